@@ -1,0 +1,39 @@
+"""fastact.show_config(): what this build is and how it will run."""
+
+import platform
+import sys
+
+import numpy as np
+
+from fastact import _api, _kernels
+
+try:
+    from fastact import _build_info
+except ImportError:  # built by something other than setup.py
+    _build_info = None
+
+
+def config() -> dict:
+    """The build and runtime configuration as a dict (what show_config prints)."""
+    return {
+        "fastact": __import__("fastact").__version__,
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
+        "machine": platform.machine(),
+        "openmp": bool(_kernels.OPENMP),
+        "threads": _api.get_num_threads(),
+        "openmp_default_threads": _kernels.max_threads(),
+        "compiler": getattr(_build_info, "COMPILER", "unknown"),
+        "cflags": getattr(_build_info, "CFLAGS", "unknown"),
+        "kernels": _kernels.__name__,
+    }
+
+
+def show_config() -> None:
+    """Print the build (compiler, flags, OpenMP on/off) and the thread settings."""
+    cfg = config()
+    width = max(map(len, cfg))
+    for key, value in cfg.items():
+        if key == "openmp" and not value:
+            value = "off (built without OpenMP: kernels run serially)"
+        print(f"{key:<{width}}  {value}")

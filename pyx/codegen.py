@@ -1,0 +1,157 @@
+"""Build-time code generation from the catalog (fastact/_catalog.py).
+
+Renders every ``pyx/*.tp`` Tempita template next to itself (``_kernels.pyx.tp`` ->
+``_kernels.pyx``) and writes the type stub ``fastact/_api.pyi``. Files are only rewritten
+when their text changes, so unchanged sources are not recompiled. Run by setup.py; also
+runnable by hand: ``python pyx/codegen.py``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+ROOT = Path(__file__).resolve().parent.parent
+PYX = ROOT / "pyx"
+DTYPES = (("float", "f32"), ("double", "f64"))
+
+
+def load_catalog():
+    """Import fastact/_catalog.py by path: the package itself is not built yet."""
+    spec = importlib.util.spec_from_file_location("_fastact_catalog", ROOT / "fastact" / "_catalog.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def kernels(catalog):
+    out = []
+    for name, act, from_y in catalog.kernel_specs():
+        forms = [("x", "x")] + ([("y", "y")] if from_y else [])
+        out.append(SimpleNamespace(name=name, act=act, cheap=act.cheap,
+                                   from_y=from_y, backward_forms=forms))
+    return out
+
+
+def write_if_changed(path: Path, text: str) -> None:
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+
+
+def py_default(param, catalog):
+    return "..." if param.default is catalog.REQUIRED else repr(param.default)
+
+
+def signature_params(act, catalog):
+    """The keyword-only hyper-parameters as they appear in a def line."""
+    parts = []
+    for p in act.params:
+        parts.append(p.name if p.default is catalog.REQUIRED else f"{p.name}={p.default!r}")
+    return parts
+
+
+def keyword_params(act, catalog) -> str:
+    """', name=default, ...' for a def line (the '*' is already there)."""
+    return "".join(", " + part for part in signature_params(act, catalog))
+
+
+def prologue(act, func: str, catalog) -> str:
+    """Cython lines (4-space indent) that check the hyper-parameters, fill the double
+    array p[2] in catalog order and pick the kernel k; nothing is computed before."""
+    lines = ["    cdef double p[2]", "    p[0] = 0", "    p[1] = 0"]
+    names = {}
+    for i, param in enumerate(act.numeric_params):
+        names[param.name] = f"p[{i}]"
+        lines.append(f'    p[{i}] = real_param("{func}", "{param.name}", {param.name})')
+        if param.check == "nonzero":
+            lines.append(f'    if p[{i}] == 0: raise ValueError("{func}: {param.name} must be nonzero")')
+        elif param.check == "nonnegative":
+            lines.append(f'    if not p[{i}] >= 0: raise ValueError('
+                         f'f"{func}: {param.name} must be >= 0, got {{{param.name}!r}}")')
+    if act.constraint:
+        expr = act.constraint
+        for name, slot in names.items():
+            expr = re.sub(rf"\b{name}\b", slot, expr)
+        lines.append(f'    if not ({expr}): raise ValueError("{func}: {act.constraint} is required")')
+    lines.append("    cdef const fa_kernel *k")
+    if act.variants:
+        (choice,) = [p for p in act.params if p.choices]
+        for j, (value, kernel) in enumerate(act.variants.items()):
+            lines.append(f'    {"if" if j == 0 else "elif"} {choice.name} == {value!r}: k = K_{kernel}')
+        lines.append(f'    else: raise ValueError(f"{func}: {choice.name} must be one of '
+                     f'{list(act.variants)}, got {{{choice.name}!r}}")')
+    else:
+        lines.append(f"    k = K_{act.name}")
+    return "\n".join(lines)
+
+
+def docstring(act, form: str, catalog) -> str:
+    """The docstring of one public form, from the catalog entry."""
+    params = "".join(
+        f"\n    {p.name} : {'str' if p.choices else 'float'}"
+        f"{'' if p.default is catalog.REQUIRED else f', default {p.default!r}'}\n        {p.doc}"
+        for p in act.params)
+    body = {
+        "forward": f"{act.name}(x) = {act.formula}.\n\nReturns a new array (or fills and returns `out`).",
+        "inplace": f"In-place {act.name}: x <- {act.formula}.\n\nx must be a writeable float32 or "
+                   f"float64 ndarray; returns x.",
+        "backward": f"Gradient of {act.name}: grad * f'(x), f'(x) = {act.derivative}.\n\n"
+                    f"Give the forward input x" + (
+                        f" or the forward output y (f' = {act.derivative_from_y})"
+                        if act.backward_from_y else " (there is no backward from the output)")
+                    + ". Returns a new array (or fills and returns `out`).",
+        "backward_inplace": f"In-place gradient of {act.name}: grad <- grad * f'(x), "
+                            f"f'(x) = {act.derivative}.\n\ngrad must be a writeable float32 "
+                            f"or float64 ndarray; returns grad."
+                            + (" Accepts y (the forward output) instead of x." if act.backward_from_y else ""),
+    }[form]
+    notes = f"\n\n{act.notes}" if act.notes else ""
+    return (f"{body}\n\nRange: {act.output_range}.{notes}"
+            + (f"\n\nParameters (keyword-only)\n-------------------------{params}" if params else ""))
+
+
+def stub(catalog) -> str:
+    lines = ['"""Type stub generated by pyx/codegen.py from fastact/_catalog.py."""',
+             "from typing import Optional", "import numpy as np", "from numpy.typing import ArrayLike, NDArray", ""]
+    for act in catalog.ACTIVATIONS:
+        hyper = []
+        for p in act.params:
+            typ = "str" if p.choices else "float"
+            hyper.append(f"{p.name}: {typ}" + ("" if p.default is catalog.REQUIRED else " = ..."))
+        kw = "".join(", " + h for h in hyper)
+        n = act.name
+        lines += [
+            f"def {n}(x: ArrayLike, *, out: Optional[NDArray[np.floating]] = None{kw}) -> NDArray[np.floating]: ...",
+            f"def {n}_(x: NDArray[np.floating]{', *' + kw if kw else ''}) -> NDArray[np.floating]: ...",
+            f"def {n}_backward(grad: ArrayLike, x: Optional[ArrayLike] = None, *, y: Optional[ArrayLike] = None,"
+            f" out: Optional[NDArray[np.floating]] = None{kw}) -> NDArray[np.floating]: ...",
+            f"def {n}_backward_(grad: NDArray[np.floating], x: Optional[ArrayLike] = None, *,"
+            f" y: Optional[ArrayLike] = None{kw}) -> NDArray[np.floating]: ...",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def render_all() -> list[Path]:
+    from Cython.Tempita import sub
+
+    catalog = load_catalog()
+    namespace = dict(DTYPES=DTYPES, KERNELS=kernels(catalog), ACTIVATIONS=catalog.ACTIVATIONS,
+                     kw=lambda act: keyword_params(act, catalog),
+                     prologue=lambda act, func: prologue(act, func, catalog),
+                     doc=lambda act, form: repr(docstring(act, form, catalog)))
+    rendered = []
+    for template in sorted(PYX.glob("*.tp")):
+        target = template.with_suffix("")
+        write_if_changed(target, sub(template.read_text(), **namespace))
+        rendered.append(target)
+    write_if_changed(ROOT / "fastact" / "_api.pyi", stub(catalog))
+    return rendered
+
+
+if __name__ == "__main__":
+    for path in render_all():
+        print("rendered", path.relative_to(ROOT))

@@ -1,0 +1,315 @@
+# The one path every public function takes: validate, convert, plan, run the kernel.
+#
+# Validation happens completely before any kernel writes, so an error never leaves an
+# array half-modified. Operands that a kernel cannot take as they are (other dtype,
+# non-native byte order, misaligned, strides that are not a multiple of the item size)
+# are converted to a temporary; in-place results are then copied back.
+#
+# A plan reduces same-shaped operands to as few dimensions as possible: size-1 axes are
+# dropped, axes are ordered by the output's stride, and neighbouring axes merge where every
+# operand is uniformly strided across both. Contiguous arrays (C or Fortran) and their
+# reversed views become one strided run; other views become rows of one inner run each.
+
+cimport numpy as cnp
+from cpython.pycapsule cimport PyCapsule_GetPointer
+import numbers
+import numpy as np
+
+cnp.import_array()
+
+cdef enum:
+    MAX_OPS = 3
+
+cdef struct Plan:
+    int ndim                          # -1: nothing to do (an empty array)
+    int nops
+    Py_ssize_t itemsize
+    Py_ssize_t shape[cnp.NPY_MAXDIMS]
+    Py_ssize_t strides[MAX_OPS][cnp.NPY_MAXDIMS]   # in elements
+    char *data[MAX_OPS]
+
+cdef object F16 = np.dtype(np.float16)
+cdef object F32 = np.dtype(np.float32)
+cdef object F64 = np.dtype(np.float64)
+cdef int num_threads = 1
+
+
+cdef inline int slot_of(object dtype):
+    """0 for native float32, 1 for native float64, -1 for anything else."""
+    if dtype is F32 or dtype == F32:
+        return 0
+    if dtype is F64 or dtype == F64:
+        return 1
+    return -1
+
+
+cdef object describe(object obj):
+    return f"dtype {obj.dtype}" if isinstance(obj, np.ndarray) else type(obj).__name__
+
+
+cdef object real_array(str func, str arg, object value):
+    """value as an ndarray of a real dtype (bool, integer or float), or TypeError."""
+    cdef object arr = np.asarray(value)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{func}: {arg} has dtype {arr.dtype}; fastact computes on real "
+                        f"numbers (float32 and float64; float16, integers and bool are converted)")
+    if arr.dtype.kind == "f" and arr.dtype.itemsize > 8:
+        raise TypeError(f"{func}: {arg} has dtype {arr.dtype}; fastact computes in float32 "
+                        f"and float64 and will not silently round {arr.dtype} to float64")
+    return arr
+
+
+cdef object result_dtype(object dtype):
+    """The dtype an out-of-place form returns for inputs promoting to `dtype`."""
+    if dtype.kind in "biu":
+        return F64
+    if dtype.itemsize == 2:
+        return F16
+    return F32 if dtype.itemsize == 4 else F64
+
+
+cdef inline object compute_dtype(object result):
+    return F32 if result is F16 else result
+
+
+cdef bint kernel_ready(cnp.ndarray arr, object dtype):
+    """Can a kernel read/write arr directly as `dtype`?"""
+    cdef int i
+    cdef Py_ssize_t size = arr.dtype.itemsize
+    if not (arr.dtype is dtype or arr.dtype == dtype) or not arr.flags.aligned:
+        return False
+    for i in range(cnp.PyArray_NDIM(arr)):
+        if cnp.PyArray_STRIDES(arr)[i] % size:
+            return False
+    return True
+
+
+cdef cnp.ndarray ready_copy(object arr, object dtype):
+    """arr itself when a kernel can use it, else a fresh aligned copy in `dtype`."""
+    if kernel_ready(arr, dtype):
+        return arr
+    return np.array(arr, dtype=dtype, order="K", copy=True)
+
+
+cdef bint same_memory(cnp.ndarray a, cnp.ndarray b):
+    """a and b are the same elements in the same order (aliasing an elementwise op allows)."""
+    if cnp.PyArray_DATA(a) != cnp.PyArray_DATA(b) or a.ndim != b.ndim:
+        return False
+    return a.strides == b.strides and a.shape == b.shape
+
+
+cdef bint overlaps(cnp.ndarray a, cnp.ndarray b):
+    """a and b share memory other than element-for-element (then a kernel would read
+    elements it already overwrote)."""
+    return not same_memory(a, b) and np.may_share_memory(a, b)
+
+
+cdef check_writeable_float(str func, str arg, object arr):
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"{func}: {arg} must be a numpy.ndarray of float32 or float64 "
+                        f"(it is written in place), got {type(arr).__name__}")
+    if slot_of(arr.dtype) < 0:
+        raise TypeError(f"{func}: {arg} must have dtype float32 or float64 (native byte "
+                        f"order) to be written in place, got {arr.dtype}")
+    if not arr.flags.writeable:
+        raise ValueError(f"{func}: {arg} is read-only")
+
+
+cdef check_out(str func, object out, object shape, object dtype):
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{func}: out must be a numpy.ndarray, got {type(out).__name__}")
+    if out.dtype != dtype:
+        raise TypeError(f"{func}: out has dtype {out.dtype}, the result has dtype {dtype}")
+    if out.shape != shape:
+        raise ValueError(f"{func}: out has shape {out.shape}, the result has shape {shape}")
+    if not out.flags.writeable:
+        raise ValueError(f"{func}: out is read-only")
+
+
+cdef check_same_shape(str func, object a, str a_name, object b, str b_name):
+    if a.shape != b.shape:
+        raise ValueError(f"{func}: {a_name} has shape {a.shape} but {b_name} has shape "
+                         f"{b.shape}; they must match (no broadcasting)")
+
+
+cdef double real_param(str func, str name, object value) except? -1.0:
+    if not isinstance(value, numbers.Real):
+        raise TypeError(f"{func}: {name} must be a real number, got {type(value).__name__}")
+    return float(value)
+
+
+# ---- plans ----
+
+cdef int make_plan(Plan *plan, list ops) except -1:
+    """Fill plan for same-shaped, kernel-ready operands (the last one is the output)."""
+    cdef cnp.ndarray out = ops[len(ops) - 1], arr
+    cdef int nd = cnp.PyArray_NDIM(out), i, j, k, m, n = 0
+    cdef Py_ssize_t size = cnp.PyArray_ITEMSIZE(out)
+    cdef int axes[cnp.NPY_MAXDIMS]
+    cdef cnp.npy_intp *dims = cnp.PyArray_DIMS(out)
+    plan.nops = len(ops)
+    plan.itemsize = size
+    for k in range(plan.nops):
+        arr = ops[k]
+        plan.data[k] = <char*>cnp.PyArray_DATA(arr)
+    for i in range(nd):
+        if dims[i] == 0:
+            plan.ndim = -1
+            return 0
+        if dims[i] != 1:
+            axes[n] = i
+            n += 1
+    # order axes by the output's |stride|, largest first (insertion sort: n <= 64)
+    for i in range(1, n):
+        j = i
+        while j > 0 and abs(cnp.PyArray_STRIDES(out)[axes[j - 1]]) < abs(cnp.PyArray_STRIDES(out)[axes[j]]):
+            axes[j - 1], axes[j] = axes[j], axes[j - 1]
+            j -= 1
+    m = 0
+    for i in range(n):
+        plan.shape[m] = dims[axes[i]]
+        for k in range(plan.nops):
+            arr = ops[k]
+            plan.strides[k][m] = cnp.PyArray_STRIDES(arr)[axes[i]] // size
+        if m > 0 and mergeable(plan, m - 1, m):
+            for k in range(plan.nops):
+                plan.strides[k][m - 1] = plan.strides[k][m]
+            plan.shape[m - 1] *= plan.shape[m]
+        else:
+            m += 1
+    plan.ndim = m
+    return 0
+
+
+cdef inline bint mergeable(Plan *plan, int outer, int inner) noexcept:
+    cdef int k
+    for k in range(plan.nops):
+        if plan.strides[k][outer] != plan.strides[k][inner] * plan.shape[inner]:
+            return False
+    return True
+
+
+cdef void run_plan(Plan *plan, fa_unary_fn unary, fa_binary_fn binary,
+                   const double *params, int nthreads) noexcept nogil:
+    """Call the kernel once per innermost run of the plan."""
+    cdef Py_ssize_t index[cnp.NPY_MAXDIMS]
+    cdef char *ptr[MAX_OPS]
+    cdef int d, k, last = plan.ndim - 1
+    cdef Py_ssize_t n = plan.shape[last] if plan.ndim > 0 else 1
+    if plan.ndim < 0:
+        return
+    for d in range(plan.ndim):
+        index[d] = 0
+    while True:
+        for k in range(plan.nops):
+            ptr[k] = plan.data[k]
+            for d in range(last):
+                ptr[k] += index[d] * plan.strides[k][d] * plan.itemsize
+        if plan.nops == 2:
+            unary(n, ptr[0], plan.strides[0][last] if last >= 0 else 1,
+                  ptr[1], plan.strides[1][last] if last >= 0 else 1, params, nthreads)
+        else:
+            binary(n, ptr[0], plan.strides[0][last] if last >= 0 else 1,
+                   ptr[1], plan.strides[1][last] if last >= 0 else 1,
+                   ptr[2], plan.strides[2][last] if last >= 0 else 1, params, nthreads)
+        d = last - 1                  # advance the outer index like an odometer
+        while d >= 0:
+            index[d] += 1
+            if index[d] < plan.shape[d]:
+                break
+            index[d] = 0
+            d -= 1
+        if d < 0:
+            return
+
+
+cdef run(list ops, fa_unary_fn unary, fa_binary_fn binary, const double *params):
+    cdef Plan plan
+    cdef int nthreads = num_threads
+    make_plan(&plan, ops)
+    with nogil:
+        run_plan(&plan, unary, binary, params, nthreads)
+
+
+# ---- the four public forms ----
+
+cdef object forward(const fa_kernel *k, str func, object x, object out, const double *params):
+    cdef object xa = real_array(func, "x", x)
+    cdef object rdt = result_dtype(xa.dtype), cdt = compute_dtype(rdt)
+    if out is not None:
+        check_out(func, out, xa.shape, rdt)
+    cdef cnp.ndarray xc = ready_copy(xa, cdt), target
+    if out is not None and kernel_ready(out, cdt) and not overlaps(out, xc):
+        target = out
+    elif xc is not xa:
+        target = xc                  # already a private copy: compute in it
+    else:
+        target = np.empty_like(xc)
+    run([xc, target], k.forward[slot_of(cdt)], NULL, params)
+    if out is not None:
+        if target is not out:
+            np.copyto(out, target, casting="unsafe")
+        return out
+    return target if rdt is cdt else target.astype(rdt)
+
+
+cdef object forward_inplace(const fa_kernel *k, str func, object x, const double *params):
+    check_writeable_float(func, "x", x)
+    cdef cnp.ndarray xc = ready_copy(x, x.dtype)
+    run([xc, xc], k.forward[slot_of(x.dtype)], NULL, params)
+    if xc is not x:
+        np.copyto(x, xc)
+    return x
+
+
+cdef tuple backward_operand(const fa_kernel *k, str func, object x, object y):
+    """(the array the derivative is computed from, its name, whether it is y)."""
+    if (x is None) == (y is None):
+        raise TypeError(f"{func}: give exactly one of x (the forward input) and y "
+                        f"(the forward output)")
+    if y is not None and k.backward_y[0] == NULL:
+        raise TypeError(f"{func}: {func.split('_backward')[0]} has no backward from the "
+                        f"output y; pass the forward input x")
+    return (x, "x", False) if y is None else (y, "y", True)
+
+
+cdef object backward(const fa_kernel *k, str func, object grad, object x, object y,
+                     object out, const double *params):
+    value, name, from_y = backward_operand(k, func, x, y)
+    cdef object ga = real_array(func, "grad", grad), va = real_array(func, name, value)
+    check_same_shape(func, ga, "grad", va, name)
+    cdef object rdt = result_dtype(np.result_type(ga.dtype, va.dtype)), cdt = compute_dtype(rdt)
+    if out is not None:
+        check_out(func, out, ga.shape, rdt)
+    cdef cnp.ndarray gc = ready_copy(ga, cdt), vc = ready_copy(va, cdt), target
+    if (out is not None and kernel_ready(out, cdt)
+            and not overlaps(out, gc) and not overlaps(out, vc)):
+        target = out
+    elif gc is not ga:
+        target = gc
+    else:
+        target = np.empty_like(gc)
+    cdef int s = slot_of(cdt)
+    run([gc, vc, target], NULL, k.backward_y[s] if from_y else k.backward_x[s], params)
+    if out is not None:
+        if target is not out:
+            np.copyto(out, target, casting="unsafe")
+        return out
+    return target if rdt is cdt else target.astype(rdt)
+
+
+cdef object backward_inplace(const fa_kernel *k, str func, object grad, object x, object y,
+                             const double *params):
+    value, name, from_y = backward_operand(k, func, x, y)
+    check_writeable_float(func, "grad", grad)
+    cdef object va = real_array(func, name, value)
+    check_same_shape(func, grad, "grad", va, name)
+    cdef cnp.ndarray gc = ready_copy(grad, grad.dtype)
+    cdef cnp.ndarray vc = ready_copy(va, grad.dtype)
+    if vc is va and overlaps(vc, gc):
+        vc = vc.copy()               # grad is written while x/y is still being read
+    cdef int s = slot_of(grad.dtype)
+    run([gc, vc, gc], NULL, k.backward_y[s] if from_y else k.backward_x[s], params)
+    if gc is not grad:
+        np.copyto(grad, gc)
+    return grad
