@@ -5,6 +5,7 @@ fastact/_catalog.py), then compiled with OpenMP when the compiler has it. Flags:
 for the vectorizer, -fno-math-errno (so sqrt is an instruction) and -fno-trapping-math
 (so conditional selects if-convert). Never -ffast-math: it breaks the exp kernels'
 rounding tricks and NaN handling. No -march: the default build runs on every x86-64.
+`python pyx/devtools/vec_report.py` lists any kernel loop GCC left scalar.
 
 Environment: FASTACT_NO_OPENMP=1 builds without OpenMP (serial kernels);
 FASTACT_EXTRA_CFLAGS adds compiler flags (e.g. -fopt-info-vec-optimized).
@@ -24,7 +25,13 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT / "pyx"))
 import codegen  # noqa: E402  (pyx/codegen.py)
 
-BASE_FLAGS = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-Wno-unused-function"]
+BASE_FLAGS = [
+    "-O3", "-fno-math-errno", "-fno-trapping-math", "-Wno-unused-function",
+    # _kernels.c is one large unit: without these, GCC stops inlining the math helpers
+    # into the loops part-way through it, and those loops stay scalar (5-10x slower).
+    "--param=inline-unit-growth=1000", "--param=large-function-growth=1000",
+    "--param=max-inline-insns-single=2000",
+]
 OPENMP_FLAG = "-fopenmp"
 
 

@@ -166,7 +166,7 @@ ACTIVATIONS = (
         cheap=True, saturating="both"),
     Activation(
         "hardswish", "x * min(max(x + 3, 0), 6) / 6",
-        "0 if x < -3, x/3 + 1/2 if -3 <= x <= 3, 1 if x > 3 (as PyTorch)",
+        "0 if x <= -3, x/3 + 1/2 if -3 < x < 3, 1 if x >= 3 (as PyTorch 2.13)",
         "[-0.375, inf)", cheap=True, monotonic=False, saturating="left"),
     Activation(
         "logsigmoid", "log(sigmoid(x)) = -softplus(-x)", "sigmoid(-x)", "(-inf, 0)",

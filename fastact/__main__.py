@@ -1,0 +1,65 @@
+"""``python -m fastact``: what is installed, and a quick speed check against NumPy.
+
+Times the in-place forward of every activation on 2**20 float32 values, fastact against
+the NumPy (or SciPy) way of writing it with ``out=``, measured here and now. For the
+full comparison (backward, float64, threads, PyTorch) run ``python bench/bench.py``.
+"""
+
+import time
+
+import numpy as np
+
+import fastact
+from fastact import _peers
+from fastact._catalog import ACTIVATIONS, REQUIRED
+
+SIZE = 1 << 20
+EXAMPLE_PARAMS = {"threshold": {"threshold": 0.5, "value": -1.0}}  # no defaults in PyTorch
+
+
+def best_time(fn, repeat=7):
+    """Best of `repeat` runs, in seconds (the least disturbed by the rest of the machine)."""
+    fn()
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def variants():
+    """(label, activation, keyword arguments) for every activation and gelu variant."""
+    for act in ACTIVATIONS:
+        params = {p.name: p.default for p in act.params
+                  if p.default is not REQUIRED and not p.choices}
+        params.update(EXAMPLE_PARAMS.get(act.name, {}))
+        for choice in act.variants or (None,):
+            kwargs = dict(params, **({"approximate": choice} if choice else {}))
+            label = act.name + (f"({choice})" if choice else "")
+            yield label, act, kwargs
+
+
+def main():
+    fastact.show_config()
+    x0 = np.random.default_rng(0).standard_normal(SIZE).astype(np.float32) * 3
+    x = x0.copy()
+    print(f"\nin-place forward, {SIZE:,} float32 values, ns per element "
+          f"(ratio < 1: fastact is faster)\n")
+    print(f"{'activation':<20}{'fastact':>10}{'numpy':>10}{'ratio':>8}   formula")
+    for label, act, kwargs in variants():
+        inplace = getattr(fastact, act.name + "_")
+        t_fast = best_time(lambda: (np.copyto(x, x0), inplace(x, **kwargs))) \
+            - best_time(lambda: np.copyto(x, x0))
+        peer = _peers.numpy_peer(act.name, **kwargs)
+        if peer is None:
+            numpy_ns, ratio = "-", "-"
+        else:
+            t_numpy = best_time(lambda: (np.copyto(x, x0), peer.forward(x, x))) \
+                - best_time(lambda: np.copyto(x, x0))
+            numpy_ns, ratio = f"{t_numpy / SIZE * 1e9:.2f}", f"{t_fast / t_numpy:.2f}"
+        print(f"{label:<20}{t_fast / SIZE * 1e9:>10.2f}{numpy_ns:>10}{ratio:>8}   {act.formula[:60]}")
+
+
+if __name__ == "__main__":
+    main()
