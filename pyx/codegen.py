@@ -135,6 +135,28 @@ def stub(catalog) -> str:
     return "\n".join(lines) + "\n"
 
 
+README_START = "<!-- activation table: generated from fastact/_catalog.py by `python pyx/codegen.py --readme`; a test checks it -->"
+README_END = "<!-- end of activation table -->"
+
+
+def activation_table(catalog) -> str:
+    """The README's table of activations (markdown)."""
+    rows = ["| activation | hyper-parameters | f(x) | f'(x) | range | from y |",
+            "| --- | --- | --- | --- | --- | --- |"]
+    for act in catalog.ACTIVATIONS:
+        params = ", ".join(signature_params(act, catalog)) or "-"
+        cells = [f"`{act.name}`", params, act.formula, act.derivative, act.output_range,
+                 "yes" if act.backward_from_y else ""]
+        rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(rows)
+
+
+def readme_with_table(text: str, catalog) -> str:
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    return f"{head}{README_START}\n{activation_table(catalog)}\n{README_END}{tail}"
+
+
 def render_all() -> list[Path]:
     from Cython.Tempita import sub
 
@@ -155,3 +177,7 @@ def render_all() -> list[Path]:
 if __name__ == "__main__":
     for path in render_all():
         print("rendered", path.relative_to(ROOT))
+    if "--readme" in sys.argv:
+        readme = ROOT / "README.md"
+        write_if_changed(readme, readme_with_table(readme.read_text(), load_catalog()))
+        print("updated the activation table in README.md")

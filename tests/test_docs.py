@@ -1,0 +1,51 @@
+"""The README's examples run, its activation table matches the catalog, and the
+`python -m fastact` overview works."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import fastact
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def test_readme_python_examples_run():
+    blocks = re.findall(r"```python\n(.*?)```", README, re.S)
+    assert blocks, "the README has no python example"
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
+
+
+def test_readme_quick_start_is_two_commands():
+    block = re.search(r"## Quick start\n.*?```sh\n(.*?)```", README, re.S).group(1)
+    commands = [line for line in block.splitlines() if line.strip()]
+    assert len(commands) == 2
+    assert "python -m fastact" in commands[0] and "pytest" in commands[1]
+
+
+def test_readme_activation_table_matches_catalog():
+    sys.path.insert(0, str(ROOT / "pyx"))
+    try:
+        import codegen
+    finally:
+        sys.path.pop(0)
+    assert codegen.readme_with_table(README, codegen.load_catalog()) == README, \
+        "README's activation table is stale: run `python pyx/codegen.py --readme`"
+
+
+def test_every_public_function_documents_its_formula():
+    for act in fastact.ACTIVATIONS:
+        for suffix in ("", "_", "_backward", "_backward_"):
+            doc = getattr(fastact, act.name + suffix).__doc__
+            assert act.name in doc and "Range" in doc
+
+
+def test_python_m_fastact_prints_every_activation():
+    out = subprocess.run([sys.executable, "-m", "fastact"], capture_output=True, text=True,
+                         timeout=300, check=True).stdout
+    assert "openmp" in out
+    for act in fastact.ACTIVATIONS:
+        assert re.search(rf"^{act.name}\b", out, re.M), act.name
