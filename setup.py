@@ -4,7 +4,9 @@ The Cython sources are rendered from Tempita templates by pyx/codegen.py (driven
 fastact/_catalog.py), then compiled with OpenMP when the compiler has it. Flags: -O3
 for the vectorizer, -fno-math-errno (so sqrt is an instruction) and -fno-trapping-math
 (so conditional selects if-convert). Never -ffast-math: it breaks the exp kernels'
-rounding tricks and NaN handling. No -march: the default build runs on every x86-64.
+rounding tricks and NaN handling. The kernel module is compiled once per instruction
+set (codegen.VARIANTS: baseline x86-64, x86-64-v3, x86-64-v4) and fastact picks the
+best one the CPU supports at import; nothing is built with -march=native.
 `python pyx/devtools/vec_report.py` lists any kernel loop GCC left scalar.
 
 Environment: FASTACT_NO_OPENMP=1 builds without OpenMP (serial kernels);
@@ -12,6 +14,7 @@ FASTACT_EXTRA_CFLAGS adds compiler flags (e.g. -fopt-info-vec-optimized).
 """
 
 import os
+import platform
 import sys
 import tempfile
 from pathlib import Path
@@ -35,20 +38,34 @@ BASE_FLAGS = [
 OPENMP_FLAG = "-fopenmp"
 
 
-def compiler_has_openmp(compiler) -> bool:
-    """Compile and link a tiny OpenMP program with the compiler setuptools will use."""
-    if os.environ.get("FASTACT_NO_OPENMP") == "1":
-        return False
+def compiles(compiler, source: str, flags, link: bool = False) -> bool:
+    """Does the compiler setuptools will use accept `source` with `flags`?"""
     with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp) / "omp_probe.c"
-        src.write_text("#include <omp.h>\nint main(void) { return omp_get_max_threads() < 1; }\n")
+        src = Path(tmp) / "probe.c"
+        src.write_text(source)
         try:
-            objects = compiler.compile([str(src)], output_dir=tmp, extra_postargs=[OPENMP_FLAG])
-            compiler.link_executable(objects, "omp_probe", output_dir=tmp,
-                                     extra_postargs=[OPENMP_FLAG])
-        except Exception:  # any compile or link failure means: no usable OpenMP
+            objects = compiler.compile([str(src)], output_dir=tmp, extra_postargs=list(flags))
+            if link:
+                compiler.link_executable(objects, "probe", output_dir=tmp, extra_postargs=list(flags))
+        except Exception:  # any compile or link failure means: not available
             return False
     return True
+
+
+def compiler_has_openmp(compiler) -> bool:
+    if os.environ.get("FASTACT_NO_OPENMP") == "1":
+        return False
+    return compiles(compiler, "#include <omp.h>\nint main(void) { return omp_get_max_threads() < 1; }\n",
+                    [OPENMP_FLAG], link=True)
+
+
+def buildable_variants(compiler) -> list:
+    """The kernel variants this compiler can build for this machine's architecture."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return ["baseline"]
+    probe = "int main(void) { return __builtin_cpu_supports(\"x86-64-v3\"); }\n"
+    return [name for name, flags in codegen.VARIANTS.items()
+            if not flags or compiles(compiler, probe, flags)]
 
 
 class BuildExt(build_ext):
@@ -56,13 +73,21 @@ class BuildExt(build_ext):
 
     def build_extensions(self):
         openmp = compiler_has_openmp(self.compiler)
+        variants = buildable_variants(self.compiler)
         extra = os.environ.get("FASTACT_EXTRA_CFLAGS", "").split()
         cflags = BASE_FLAGS + ([OPENMP_FLAG] if openmp else []) + extra
+        kept = []
         for ext in self.extensions:
-            ext.extra_compile_args = cflags
+            variant = ext.name.rpartition("_kernels_")[2] if "_kernels_" in ext.name else None
+            if variant is not None and variant not in variants:
+                continue
+            ext.extra_compile_args = cflags + codegen.VARIANTS.get(variant, [])
             ext.extra_link_args = [OPENMP_FLAG] if openmp else []
+            kept.append(ext)
+        self.extensions[:] = kept
         info = (f'"""Written by setup.py at build time."""\n'
                 f"OPENMP = {openmp!r}\nCFLAGS = {' '.join(cflags)!r}\n"
+                f"VARIANTS = {variants!r}\n"
                 f"COMPILER = {' '.join(self.compiler.compiler_so[:1])!r}\n")
         for base in {Path(self.build_lib), ROOT}:
             target = base / "fastact" / "_build_info.py"
@@ -76,7 +101,7 @@ include_dirs = [numpy.get_include(), str(ROOT / "pyx" / "include")]
 extensions = [
     Extension(f"fastact.{name}", [f"pyx/{name}.pyx"], include_dirs=include_dirs,
               define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")])
-    for name in ("_kernels", "_api")
+    for name in ["_api"] + [f"_kernels_{variant}" for variant in codegen.VARIANTS]
 ]
 
 setup(

@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 
-from fastact import _api, _kernels
+from fastact import _api
 
 try:
     from fastact import _build_info
@@ -20,12 +20,13 @@ def config() -> dict:
         "python": sys.version.split()[0],
         "numpy": np.__version__,
         "machine": platform.machine(),
-        "openmp": bool(_kernels.OPENMP),
+        "openmp": bool(_api.kernels.OPENMP),
         "threads": _api.get_num_threads(),
-        "openmp_default_threads": _kernels.max_threads(),
+        "openmp_default_threads": _api.kernels.max_threads(),
         "compiler": getattr(_build_info, "COMPILER", "unknown"),
         "cflags": getattr(_build_info, "CFLAGS", "unknown"),
-        "kernels": _kernels.__name__,
+        "kernels": f"{_api.kernels.__name__} (runnable here: {', '.join(_api.runnable_variants())};"
+                   f" FASTACT_KERNELS picks another)",
     }
 
 

@@ -1,7 +1,8 @@
 """Build-time code generation from the catalog (fastact/_catalog.py).
 
-Renders every ``pyx/*.tp`` Tempita template next to itself (``_kernels.pyx.tp`` ->
-``_kernels.pyx``) and writes the type stub ``fastact/_api.pyi``. Files are only rewritten
+Renders every ``pyx/*.tp`` Tempita template next to itself (``_api.pyx.tp`` ->
+``_api.pyx``; ``_kernels.pyx.tp`` once per instruction-set variant, ``_kernels_avx2.pyx``
+...) and writes the type stub ``fastact/_api.pyi``. Files are only rewritten
 when their text changes, so unchanged sources are not recompiled. Run by setup.py; also
 runnable by hand: ``python pyx/codegen.py``.
 """
@@ -17,6 +18,13 @@ from types import SimpleNamespace
 ROOT = Path(__file__).resolve().parent.parent
 PYX = ROOT / "pyx"
 DTYPES = (("float", "f32"), ("double", "f64"))
+# Instruction-set variants of the kernel module, best last: name -> extra compiler flags.
+# x86-64 only; elsewhere just "baseline" is built.
+VARIANTS = {
+    "baseline": [],
+    "avx2": ["-march=x86-64-v3"],
+    "avx512": ["-march=x86-64-v4", "-mprefer-vector-width=512"],
+}
 
 
 def load_catalog():
@@ -167,9 +175,13 @@ def render_all() -> list[Path]:
                      doc=lambda act, form: repr(docstring(act, form, catalog)))
     rendered = []
     for template in sorted(PYX.glob("*.tp")):
-        target = template.with_suffix("")
-        write_if_changed(target, sub(template.read_text(), **namespace))
-        rendered.append(target)
+        if template.name == "_kernels.pyx.tp":       # one module per instruction set
+            targets = {PYX / f"_kernels_{v}.pyx": v for v in VARIANTS}
+        else:
+            targets = {template.with_suffix(""): None}
+        for target, variant in targets.items():
+            write_if_changed(target, sub(template.read_text(), VARIANT=variant, **namespace))
+            rendered.append(target)
     write_if_changed(ROOT / "fastact" / "_api.pyi", stub(catalog))
     return rendered
 

@@ -18,6 +18,15 @@ Y_CASES = [c for c in CASES if c.act.backward_from_y]
 ULP_SUMMARY = {}  # label -> (max ULP, max incl. exempt points, failures); printed at the end
 
 
+@pytest.fixture(params=fastact._api.runnable_variants())
+def kernel_variant(request):
+    """Run a test under each instruction-set variant of the kernels this CPU can execute."""
+    previous = fastact._api.kernels.VARIANT
+    fastact._api.use_kernels(request.param)
+    yield request.param
+    fastact._api.use_kernels(previous)
+
+
 def case_params(cases):
     return [pytest.param(c, id=c.id) for c in cases]
 
@@ -184,6 +193,7 @@ def assert_ulp(result, x, grad, hi, lo, dtype, label, max_ulp=4.0, slack=None, w
     ``where`` is true an absolute error of ``slack * eps * |grad|`` is allowed on top."""
     dtype = np.dtype(dtype)
     fi = np.finfo(dtype)
+    label = f"{label} [{fastact._api.kernels.VARIANT}]"
     err, diff, ulp = ulp_errors(result, hi, lo, dtype)
     ok = err <= max_ulp
     ok |= (np.abs(hi) < float(fi.smallest_normal)) & (diff <= float(fi.smallest_normal))

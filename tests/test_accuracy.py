@@ -23,6 +23,9 @@ from conftest import (CASES, Y_CASES, Api, assert_ulp, case_params, dtype_params
 from fastact._catalog import ACTIVATIONS, REQUIRED
 from reference import REFERENCES, REQUIRED_VALUES, SELU_SCALE
 
+# every kernel test runs under each instruction-set variant this CPU can execute
+pytestmark = pytest.mark.usefixtures("kernel_variant")
+
 BACKWARD_SLACK = 8.0  # in eps * |grad|, only for |x - z| <= DZERO_WINDOW, f'(z) = 0
 DZERO_WINDOW = 1.0
 
