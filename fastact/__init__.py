@@ -10,22 +10,10 @@ Every activation NAME comes in four forms (see README.md, "The contract"):
 The kernels are compiled Cython: vectorized, OpenMP-parallel, GIL released.
 """
 
-from fastact import _api
-from fastact._api import get_num_threads, set_num_threads
+from fastact._api import *  # noqa: F403  (the activations and the thread settings)
+from fastact._api import __all__ as _api_all
 from fastact._catalog import ACTIVATIONS
 from fastact._config import show_config
 
 __version__ = "0.1.0"
-
-
-def _export_activations():
-    names = []
-    for act in ACTIVATIONS:
-        for suffix in ("", "_", "_backward", "_backward_"):
-            globals()[act.name + suffix] = getattr(_api, act.name + suffix)
-            names.append(act.name + suffix)
-    return names
-
-
-__all__ = ["ACTIVATIONS", "get_num_threads", "set_num_threads", "show_config",
-           *_export_activations()]
+__all__ = ["ACTIVATIONS", "show_config", *_api_all]

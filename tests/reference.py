@@ -28,9 +28,10 @@ from fastact._catalog import ACTIVATIONS, REQUIRED  # noqa: E402  (plain file, n
 DPS = 50
 HUGE = mpf("1e400")  # stands in for infinity
 
-SELU_SCALE = mpf("1.0507009873554804934193349852946")
-SELU_ALPHA = mpf("1.6732632423543772848170429916717")
-GELU_TANH_C = mpf("0.044715")
+with mp.workdps(DPS):  # an mpf keeps the precision it was made with: not 15 digits
+    SELU_SCALE = mpf("1.0507009873554804934193349852946")
+    SELU_ALPHA = mpf("1.6732632423543772848170429916717")
+    GELU_TANH_C = mpf("0.044715")
 SILU_DZERO = -1.2784645427610738  # silu'(x) = 0
 
 

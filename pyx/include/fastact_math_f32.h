@@ -37,7 +37,8 @@
  *     accumulated with Fast2Sum.
  *   Double-internal (input converted to double, result rounded once to float;
  *   float-level polynomials evaluated in double so every intermediate error is
- *   ~2^-30 or smaller; costs about 2x a pure float kernel but still vectorizes):
+ *   ~2^-30 or smaller, so results are ~0.50 ULP; vectorizes at all levels, but
+ *   at half the lanes, so they cost 2-5x exp -- most at SSE2):
  *   - fa_sigmoid_f32: 1 / (1 + e^-x) in double (both tails relative).
  *   - fa_tanh_f32: |x| < 1/16: odd Taylor polynomial, else 1 - 2/(1 + e^2|x|);
  *     sign restored by bit OR; |x| clamped at 10 (tanh rounds to 1 there).
@@ -56,11 +57,31 @@
  *
  * Measured max error, EXHAUSTIVE over all 2^32 float inputs against glibc
  * double functions (error in ULP of the reference rounded to float; where the
- * true value is below FLT_MIN the error is < 1e-7 FLT_MIN absolute), GCC 12,
- * identical maxima at -march=x86-64 and -march=x86-64-v3 unless noted:
-@@TABLE@@
- *   Command:  cd pyx/include/devtools && make check
- *   (see devtools/README; vectorization: devtools/vecreport.sh)
+ * true value is below FLT_MIN the error is < 2^-149 absolute), GCC 12.2:
+ *     function     x86-64            x86-64-v3        worst input (x86-64)
+ *     exp          0.712             0.707            59.9969063
+ *     exp_hilo     0.710             0.691            hi = 1.07967091 (random lo)
+ *     exp(-x*x)*   0.710             0.689            x = 1.30400789
+ *     expm1        0.575             0.568            0.348176956
+ *     log1p        0.642             0.622            -0.302682787
+ *     tanh         0.5053            (0.5027 sampled) -0.0625480115
+ *     sigmoid      0.5006            (0.5006 sampled) -3.44609714
+ *     erf          0.5009            (0.5009 sampled) 0.502170742
+ *     erfc         0.5019            (0.5019 sampled) 2.90426584e-07
+ *     ndtr         0.5019            (0.5019 sampled) -1.86615182e-07
+ *     npdf         0.5006            (0.5006 sampled) -1.52441394
+ *     two_prod     exact (hi + lo == a*b for every a, no over/underflow)
+ *   (* = fa_exp_hilo_f32 on fa_two_prod_f32(-x, x), vs exp(-x^2).)  No NaN
+ *   mismatches; sub-FLT_MIN results within 0.8 * 2^-149.  "sampled" = every
+ *   7th block of 2^16 inputs (double-internal functions: contraction cannot
+ *   matter at their precision margin).
+ *   Speed (ns/element, 2^20 array, AMD EPYC; x86-64 / v3 / v4): exp
+ *   1.59/0.53/0.33, expm1 3.7/1.1/0.9, log1p 2.9/0.9/0.67, sigmoid
+ *   2.7/1.0/0.66, tanh 6.0/1.9/1.2, erf 8.9/2.3/1.5, erfc 7.8/2.0/1.35,
+ *   ndtr 7.7/2.1/1.4, npdf 2.5/1.1/0.68 (glibc expf: 3.5).
+ *   Command:  cd pyx/include/devtools && make -f Makefile.f32 check
+ *   (see devtools/README_f32, RESULTS_f32.txt; vectorization report:
+ *   devtools/vecreport_f32.sh -- all loops vectorize at x86-64, v3, v4)
  */
 #ifndef FASTACT_MATH_F32_H
 #define FASTACT_MATH_F32_H
@@ -163,8 +184,10 @@ static inline float fa_expm1_f32(float x)
     /* e^x - 1 = 2^n (c + r_hi + hsq + small + d), c + d = 1 - 2^-n, c exact */
     int32_t m = n > 60 ? 60 : n;
     float tm = fa__pow2i_f32(-m);            /* 2^-m */
-    float c = n > 24 ? 1.0f : 1.0f - tm;     /* exact for n <= 24; 0 for n = 0 */
-    float d = n > 24 ? -tm : 0.0f;
+    /* c exact: 1 - 2^-m needs |m| + 1 <= 24 bits, else the 1 or the 2^-m
+     * moves into d (n = 0 gives c = 0) */
+    float c = n > 24 ? 1.0f : (n < -23 ? -tm : 1.0f - tm);
+    float d = n > 24 ? -tm : (n < -23 ? 1.0f : 0.0f);
     float s = c + r_hi;                      /* Fast2Sum: |c| >= 1/2 > |r_hi| or c == 0 */
     float e = (c - s) + r_hi;
     float s2 = s + hsq;                      /* Fast2Sum: |s| >= |hsq| in all cases */

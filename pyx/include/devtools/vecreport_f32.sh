@@ -11,7 +11,7 @@ for m in x86-64 x86-64-v3 x86-64-v4; do
     name=$(echo "$text" | sed -e 's/^OOP(\(.*\))/loop_\1/' -e 's/^INP(\(.*\))/loop_\1_inplace/' -e 's/^void \(loop_[a-z0-9_]*\).*/\1/')
     # a function's loop is reported on its own line or (multi-line functions) the next few
     v=$(echo "$rep" | grep -E "loops_f32.c:($line|$((line+1))|$((line+2))|$((line+3))):[0-9]+: optimized: loop vectorized" | head -1 | sed 's/.*using/using/')
-    if [ -n "$v" ]; then printf '  %-24s vectorized %s\n' "$name" "$v"; else printf '  %-24s NOT VECTORIZED\n' "$name"; echo bad > .vecbad; fi
+    if [ -n "$v" ]; then printf '  %-24s vectorized %s\n' "$name" "$v"; else printf '  %-24s NOT VECTORIZED\n' "$name"; echo bad > .vecbad_f32; fi
   done
 done
-if [ -f .vecbad ]; then rm -f .vecbad; exit 1; fi
+if [ -f .vecbad_f32 ]; then rm -f .vecbad_f32; exit 1; fi
