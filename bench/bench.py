@@ -50,7 +50,7 @@ except Exception as exc:  # not built yet: time the peers alone, from the source
     sys.modules["fastact"] = stub
 
 from fastact._catalog import ACTIVATIONS, BY_NAME, REQUIRED  # noqa: E402
-from fastact._peers import numpy_peer  # noqa: E402
+from fastact._peers import SELU_ALPHA, SELU_SCALE, numpy_peer  # noqa: E402
 
 try:  # optional peer; imported after fastact so fastact's OpenMP runtime loads first
     import torch
@@ -59,12 +59,9 @@ except ImportError:
 
 # Values for parameters the catalog gives no default (threshold's).
 BENCH_PARAMS = {"threshold": {"threshold": 0.0, "value": -1.0}}
-SELU_ALPHA = 1.6732632423543772848170429916717
-SELU_SCALE = 1.0507009873554804934193349852946
 
 DIRECTIONS = ("fwd", "bwd_x", "bwd_y")
 DIR_LABEL = {"fwd": "fwd", "bwd_x": "bwd x", "bwd_y": "bwd y"}
-COMPETITORS = ("fastact", "numpy", "torch", "floor")
 
 # Per size exponent: (seconds of timed calls to aim for, minimum runs, maximum runs).
 # Full-run budget: ~10 minutes on 2 cores; --quick scales the targets down.
@@ -253,8 +250,8 @@ def torch_call(case, direction, b):
 
 # ----------------------------------------------------------------------------- timing
 
-def measure(fn, restore, n, policy, repeat=None):
-    """Median seconds of one call of fn, each call timed alone after restore()."""
+def measure(fn, restore, policy, repeat=None):
+    """(median, min) seconds of one call of fn, each timed alone after restore(); runs."""
     target, min_runs, max_runs = policy
     perf = time.perf_counter
     restore()
@@ -273,7 +270,7 @@ def measure(fn, restore, n, policy, repeat=None):
         t0 = perf()
         fn()
         times.append(perf() - t0)
-    return statistics.median(times), runs
+    return statistics.median(times), min(times), runs
 
 
 def set_threads(n):
@@ -323,14 +320,14 @@ def run(args):
                 fn, note = made
                 kind = "fwd" if direction == "fwd" else "bwd"
                 t0 = time.perf_counter()
-                sec, runs = measure(fn, restore[kind], n, policy, args.repeat)
+                sec, fastest, runs = measure(fn, restore[kind], policy, args.repeat)
                 wall = time.perf_counter() - t0
                 results.append(dict(
                     name=case.name if case else None, label=case.label if case else None,
                     kernel=case.kernel if case else None, params=case.params if case else None,
                     direction=direction, dtype=dtype, log2_size=exp, size=n, threads=threads,
                     competitor=competitor, ns_per_elem=sec * 1e9 / n, median_s=sec,
-                    runs=runs, wall_s=wall, note=note))
+                    min_s=fastest, runs=runs, wall_s=wall, note=note))
                 progress(f"{dtype} 2^{exp} t{threads} {competitor:7s} "
                          f"{case.label if case else '':16s} {direction:5s} "
                          f"{sec * 1e9 / n:8.3f} ns/el ({runs} runs)")
@@ -361,7 +358,6 @@ def run(args):
                             if d == "bwd_y":
                                 set_y(b, case)
                             record(case, d, competitor, threads, call(case, d, b))
-            del b, restore
     gc.enable()
     return results, time.perf_counter() - start
 
@@ -481,7 +477,7 @@ def print_tables(results, args, out):
                         cell = _fmt(fa, cw, 3)
                         for c in cols[1:]:
                             v, note = get(label, kernel, d, exp, c)
-                            any_value |= v is not None
+                            any_value |= v is not None and c != "floor"
                             if fa is not None and v is not None:
                                 ratios[(exp, c)].append(fa / v)
                                 cell += _fmt(fa / v, cw - 1) + (note or " ")
