@@ -5,12 +5,7 @@ import sys
 
 import numpy as np
 
-from fastact import _api
-
-try:
-    from fastact import _build_info
-except ImportError:  # built by something other than setup.py
-    _build_info = None
+from fastact import _api, _build_info  # _build_info: written by setup.py
 
 
 def config() -> dict:
@@ -23,8 +18,8 @@ def config() -> dict:
         "openmp": bool(_api.kernels.OPENMP),
         "threads": _api.get_num_threads(),
         "openmp_default_threads": _api.kernels.max_threads(),
-        "compiler": getattr(_build_info, "COMPILER", "unknown"),
-        "cflags": getattr(_build_info, "CFLAGS", "unknown"),
+        "compiler": _build_info.COMPILER,
+        "cflags": _build_info.CFLAGS,
         "kernels": f"{_api.kernels.__name__} (runnable here: {', '.join(_api.runnable_variants())};"
                    f" FASTACT_KERNELS picks another)",
     }

@@ -49,3 +49,15 @@ def test_python_m_fastact_prints_every_activation():
     assert "openmp" in out
     for act in fastact.ACTIVATIONS:
         assert re.search(rf"^{act.name}\b", out, re.M), act.name
+
+
+def test_type_stub_matches_the_runtime_signatures():
+    import ast
+    import inspect
+
+    stub = ast.parse((ROOT / "fastact" / "_api.pyi").read_text())
+    declared = {node.name: [a.arg for a in node.args.args + node.args.kwonlyargs]
+                for node in stub.body if isinstance(node, ast.FunctionDef)}
+    for name in fastact._api.__all__:
+        runtime = list(inspect.signature(getattr(fastact, name)).parameters)
+        assert declared.get(name) == runtime, name
