@@ -49,7 +49,7 @@ cdef object describe(object obj):
 
 cdef object real_array(str func, str arg, object value):
     """value as an ndarray of a real dtype (bool, integer or float), or TypeError."""
-    cdef object arr = np.asarray(value)
+    cdef object arr = value if type(value) is np.ndarray else np.asarray(value)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{func}: {arg} has dtype {arr.dtype}; fastact computes on real "
                         f"numbers (float32 and float64; float16, integers and bool are converted)")
@@ -93,15 +93,47 @@ cdef cnp.ndarray ready_copy(object arr, object dtype):
 
 cdef bint same_memory(cnp.ndarray a, cnp.ndarray b):
     """a and b are the same elements in the same order (aliasing an elementwise op allows)."""
-    if cnp.PyArray_DATA(a) != cnp.PyArray_DATA(b) or a.ndim != b.ndim:
+    cdef int i, nd = cnp.PyArray_NDIM(a)
+    if cnp.PyArray_DATA(a) != cnp.PyArray_DATA(b) or nd != cnp.PyArray_NDIM(b):
         return False
-    return a.strides == b.strides and a.shape == b.shape
+    for i in range(nd):
+        if (cnp.PyArray_DIMS(a)[i] != cnp.PyArray_DIMS(b)[i]
+                or cnp.PyArray_STRIDES(a)[i] != cnp.PyArray_STRIDES(b)[i]):
+            return False
+    return True
+
+
+cdef void byte_extent(cnp.ndarray a, char **lo, char **hi) noexcept:
+    """The first and one-past-last byte a can touch (NumPy's may_share_memory bounds)."""
+    cdef char *start = <char*>cnp.PyArray_DATA(a)
+    cdef char *end = start + cnp.PyArray_ITEMSIZE(a)
+    cdef int i
+    cdef Py_ssize_t step
+    for i in range(cnp.PyArray_NDIM(a)):
+        if cnp.PyArray_DIMS(a)[i] == 0:
+            lo[0] = hi[0] = start
+            return
+        step = cnp.PyArray_STRIDES(a)[i] * (cnp.PyArray_DIMS(a)[i] - 1)
+        if step < 0:
+            start += step
+        else:
+            end += step
+    lo[0], hi[0] = start, end
 
 
 cdef bint overlaps(cnp.ndarray a, cnp.ndarray b):
-    """a and b share memory other than element-for-element (then a kernel would read
-    elements it already overwrote)."""
-    return not same_memory(a, b) and np.may_share_memory(a, b)
+    """a and b may share memory other than element-for-element (then a kernel could read
+    elements it already overwrote). Bounds only, like np.may_share_memory: an interleaved
+    pair counts as overlapping and is routed through a temporary."""
+    cdef char *alo
+    cdef char *ahi
+    cdef char *blo
+    cdef char *bhi
+    if same_memory(a, b):
+        return False
+    byte_extent(a, &alo, &ahi)
+    byte_extent(b, &blo, &bhi)
+    return alo < bhi and blo < ahi
 
 
 cdef check_writeable_float(str func, str arg, object arr):
@@ -133,9 +165,26 @@ cdef check_same_shape(str func, object a, str a_name, object b, str b_name):
 
 
 cdef double real_param(str func, str name, object value) except? -1.0:
+    if type(value) is float:
+        return <double>value
     if not isinstance(value, numbers.Real):
         raise TypeError(f"{func}: {name} must be a real number, got {type(value).__name__}")
     return float(value)
+
+
+cdef object finish(object target, object out, object rdt):
+    """The out-of-place result: target copied into out, or target itself (cast to the
+    result dtype: float16 results are computed in float32, and overflow to inf there is
+    the correctly rounded result, not an error)."""
+    if out is not None:
+        if target is not out:
+            with np.errstate(over="ignore"):
+                np.copyto(out, target, casting="unsafe")
+        return out
+    if target.dtype == rdt:
+        return target
+    with np.errstate(over="ignore"):
+        return target.astype(rdt)
 
 
 # ---- plans ----
@@ -246,11 +295,7 @@ cdef object forward(const fa_kernel *k, str func, object x, object out, const do
     else:
         target = np.empty_like(xc)
     run([xc, target], k.forward[slot_of(cdt)], NULL, params)
-    if out is not None:
-        if target is not out:
-            np.copyto(out, target, casting="unsafe")
-        return out
-    return target if rdt is cdt else target.astype(rdt)
+    return finish(target, out, rdt)
 
 
 cdef object forward_inplace(const fa_kernel *k, str func, object x, const double *params):
@@ -291,11 +336,7 @@ cdef object backward(const fa_kernel *k, str func, object grad, object x, object
         target = np.empty_like(gc)
     cdef int s = slot_of(cdt)
     run([gc, vc, target], NULL, k.backward_y[s] if from_y else k.backward_x[s], params)
-    if out is not None:
-        if target is not out:
-            np.copyto(out, target, casting="unsafe")
-        return out
-    return target if rdt is cdt else target.astype(rdt)
+    return finish(target, out, rdt)
 
 
 cdef object backward_inplace(const fa_kernel *k, str func, object grad, object x, object y,
