@@ -18,6 +18,7 @@ import math
 import numpy as np
 import pytest
 
+import fastact
 from conftest import (CASES, Y_CASES, Api, assert_ulp, case_params, dtype_params,
                       reference_table, rounded_params)
 from fastact._catalog import ACTIVATIONS, REQUIRED
@@ -137,3 +138,21 @@ def test_nan_propagates(case, dtype):
             "backward with y = NaN must be NaN"
         assert np.isnan(api.backward(g, y=np.full_like(x, 0.25))).all(), \
             "backward(y) with grad = NaN must be NaN"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_huge_inputs_with_inexact_parameter_products(dtype):
+    """beta * x (or x / alpha) far outside exp's range: the rounding error of the product
+    is itself huge and must not leak into the result (regression: exp_hilo kept it)."""
+    big = np.finfo(dtype).max
+    x = np.array([-big, -1e30, -1e20, -1e10, 1e10, 1e20], dtype=dtype)
+    ones = np.ones_like(x)
+    neg, pos = x < 0, x > 0
+    for name, params in [("softplus", dict(beta=1.5)), ("swish", dict(beta=1.5)),
+                         ("celu", dict(alpha=3.0))]:
+        fwd = getattr(fastact, name)(x, **params)
+        bwd = getattr(fastact, name + "_backward")(ones, x, **params)
+        assert np.all(np.isfinite(fwd[neg])) and np.all(np.isfinite(bwd)), name
+        assert np.all(bwd[neg] == 0) and np.all(bwd[pos] == 1), (name, bwd)
+        if name != "celu":
+            assert np.all(fwd[neg] == 0) and np.all(fwd[pos] == x[pos]), (name, fwd)
