@@ -98,8 +98,11 @@ class BuildExt(build_ext):
 
 codegen.render_all()
 include_dirs = [numpy.get_include(), str(ROOT / "pyx" / "include")]
+# every module is rebuilt when any header, include or template changes
+depends = sorted(str(p.relative_to(ROOT)) for pattern in ("pyx/*.pxi", "pyx/*.tp", "pyx/include/*.h")
+                 for p in ROOT.glob(pattern))
 extensions = [
-    Extension(f"fastact.{name}", [f"pyx/{name}.pyx"], include_dirs=include_dirs,
+    Extension(f"fastact.{name}", [f"pyx/{name}.pyx"], include_dirs=include_dirs, depends=depends,
               define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")])
     for name in ["_api"] + [f"_kernels_{variant}" for variant in codegen.VARIANTS]
 ]

@@ -301,12 +301,15 @@ FA__INLINE void fa__exp_dd(double xh, double xl, double *eh, double *el,
     *eh = hi;
 }
 
-/* e^(hi+lo), |lo| <~ ulp(hi); accurate relative to the exact e^(hi+lo). Outside the
-   range where e^hi is finite and nonzero lo is dropped: hi alone decides (0 or inf), and a
-   large lo (the error of a huge product) must not shift the clamped reduction. */
+/* e^(hi+lo), |lo| <~ ulp(hi); accurate relative to the exact e^(hi+lo). For |hi| >= 709
+   lo is dropped: there e^hi is inf, 0 or subnormal (where the spec allows an error up to
+   DBL_MIN), and a large lo (the error of a huge product) must not shift the clamped
+   reduction. */
 FA__INLINE double fa_exp_hilo_f64(double hi, double lo)
 {
-    lo = (hi > -746.0 && hi < 710.0) ? lo : 0.0;
+    double ahi = fa__from_bits_f64(fa__bits_f64(hi) & ~FA__SIGN_MASK);
+    lo = ahi < 709.0 ? lo : 0.0;               /* one comparison: an && of two blocks GCC 12's
+                                                  vectorizer in some callers */
     double eh, el, s1, s2;
     fa__exp_dd(hi, lo, &eh, &el, &s1, &s2);
     return (eh * s1) * s2;                     /* first product exact; one final rounding */
