@@ -63,7 +63,7 @@ def vectorized_lines(source, extra):
            "-I" + sysconfig.get_paths()["include"], "-c", str(source), "-o", "/dev/null",
            "-fopt-info-vec-optimized", *extra]
     err = subprocess.run(cmd, capture_output=True, text=True).stderr
-    return {int(n) for n in re.findall(r"_kernels\.c:(\d+):\d+: optimized: loop vectorized", err)}
+    return {int(n) for n in re.findall(r"_kernels_\w+\.c:(\d+):\d+: optimized: loop vectorized", err)}
 
 
 def main():
