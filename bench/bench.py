@@ -300,6 +300,17 @@ def set_y(b, case):
     b["t_y"] = torch.from_numpy(y) if torch is not None else None
 
 
+def each_direction(cases, wanted, b):
+    """(case, direction) for every wanted direction of every case, with y prepared in b
+    for a backward from y."""
+    for case in cases:
+        for d in case.directions():
+            if d in wanted:
+                if d == "bwd_y":
+                    set_y(b, case)
+                yield case, d
+
+
 def run(args):
     cases = make_cases(set(args.names))
     results = []
@@ -333,14 +344,9 @@ def run(args):
                          f"{sec * 1e9 / n:8.3f} ns/el ({runs} runs)")
 
             # single-threaded peers (NumPy ufuncs do not thread): measured once
-            for case in cases:
-                for d in case.directions():
-                    if d not in args.directions:
-                        continue
-                    if d == "bwd_y":
-                        set_y(b, case)
-                    if "numpy" in args.peers:
-                        record(case, d, "numpy", 1, numpy_call(case, d, b))
+            if "numpy" in args.peers:
+                for case, d in each_direction(cases, args.directions, b):
+                    record(case, d, "numpy", 1, numpy_call(case, d, b))
             if "floor" in args.peers:
                 for d in ("fwd", "bwd_x"):
                     record(None, d, "floor", 1, (floor_call(d, b), ""))
@@ -351,13 +357,8 @@ def run(args):
                 for competitor, call in (("fastact", fastact_call), ("torch", torch_call)):
                     if competitor != "fastact" and competitor not in args.peers:
                         continue
-                    for case in cases:
-                        for d in case.directions():
-                            if d not in args.directions:
-                                continue
-                            if d == "bwd_y":
-                                set_y(b, case)
-                            record(case, d, competitor, threads, call(case, d, b))
+                    for case, d in each_direction(cases, args.directions, b):
+                        record(case, d, competitor, threads, call(case, d, b))
     gc.enable()
     return results, time.perf_counter() - start
 
