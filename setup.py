@@ -30,6 +30,7 @@ import codegen  # noqa: E402  (pyx/codegen.py)
 
 BASE_FLAGS = [
     "-O3", "-fno-math-errno", "-fno-trapping-math", "-Wno-unused-function",
+    "-g0",  # Python's default -g makes each kernel module ~8 MB of debug info
     # _kernels.c is one large unit: without these, GCC stops inlining the math helpers
     # into the loops part-way through it, and those loops stay scalar (5-10x slower).
     "--param=inline-unit-growth=1000", "--param=large-function-growth=1000",
