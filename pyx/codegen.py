@@ -50,10 +50,6 @@ def write_if_changed(path: Path, text: str) -> None:
         path.write_text(text)
 
 
-def py_default(param, catalog):
-    return "..." if param.default is catalog.REQUIRED else repr(param.default)
-
-
 def signature_params(act, catalog):
     """The keyword-only hyper-parameters as they appear in a def line."""
     parts = []

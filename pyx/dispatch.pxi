@@ -43,10 +43,6 @@ cdef inline int slot_of(object dtype):
     return -1
 
 
-cdef object describe(object obj):
-    return f"dtype {obj.dtype}" if isinstance(obj, np.ndarray) else type(obj).__name__
-
-
 cdef object real_array(str func, str arg, object value):
     """value as an ndarray of a real dtype (bool, integer or float), or TypeError."""
     cdef object arr = value if type(value) is np.ndarray else np.asarray(value)

@@ -512,6 +512,18 @@ FA__INLINE void fa__erfc_core(double wh, double wl, double qh, double ql, double
     *yl = (lo * s1) * s2;
 }
 
+
+/* A + sg*Y for Y = yh + yl from fa__erfc_core (A in {0, 0.5, 1, 2}, sg = +-1), rounded
+ * once: the shared last step of erfc, erf and ndtr. With A = 0 the result is Y alone, and
+ * yh is already rounded (adding yl back would round twice). */
+FA__INLINE double fa__erf_finish(double A, double sg, double yh, double yl)
+{
+    double s, e;
+    fa__fast_two_sum(A, sg * yh, &s, &e);
+    yl = A == 0.0 ? 0.0 : yl;
+    return s + (e + sg * yl);
+}
+
 /* erfc(x): relatively accurate for x up to underflow (~27.2), -> 2 for x << 0. */
 FA__INLINE double fa_erfc_f64(double x)
 {
@@ -525,10 +537,7 @@ FA__INLINE double fa_erfc_f64(double x)
     A = y < 0.75 ? 1.0 : A;
     double sg = x < 0.0 ? -1.0 : 1.0;
     sg = y < 0.75 ? -sg : sg;
-    double s, e;
-    fa__fast_two_sum(A, sg * yh, &s, &e);
-    yl = A == 0.0 ? 0.0 : yl;                  /* Y alone: yh is already rounded (avoid double rounding) */
-    return s + (e + sg * yl);
+    return fa__erf_finish(A, sg, yh, yl);
 }
 
 /* erf(x), odd, relatively accurate near 0. */
@@ -542,10 +551,7 @@ FA__INLINE double fa_erf_f64(double x)
     fa__erfc_core(y, 0.0, qh, ql, 1.0, &yh, &yl);
     double A = y < 0.75 ? 0.0 : 1.0;
     double sg = y < 0.75 ? 1.0 : -1.0;
-    double s, e;
-    fa__fast_two_sum(A, sg * yh, &s, &e);
-    yl = A == 0.0 ? 0.0 : yl;                  /* Y alone: yh is already rounded (avoid double rounding) */
-    double r = s + (e + sg * yl);
+    double r = fa__erf_finish(A, sg, yh, yl);
     return fa__from_bits_f64(fa__bits_f64(r) | sign);
 }
 
@@ -566,10 +572,7 @@ FA__INLINE double fa_ndtr_f64(double x)
     A = wh < 0.75 ? 0.5 : A;
     double sg = x < 0.0 ? 1.0 : -1.0;
     sg = wh < 0.75 ? -sg : sg;
-    double s, e;
-    fa__fast_two_sum(A, sg * yh, &s, &e);
-    yl = A == 0.0 ? 0.0 : yl;                  /* Y alone: yh is already rounded (avoid double rounding) */
-    return s + (e + sg * yl);
+    return fa__erf_finish(A, sg, yh, yl);
 }
 
 /* Standard normal pdf exp(-x^2/2)/sqrt(2 pi), relatively accurate until underflow. */
