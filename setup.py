@@ -10,7 +10,9 @@ best one the CPU supports at import; nothing is built with -march=native.
 `python pyx/devtools/vec_report.py` lists any kernel loop GCC left scalar.
 
 Environment: FASTACT_NO_OPENMP=1 builds without OpenMP (serial kernels);
-FASTACT_EXTRA_CFLAGS adds compiler flags (e.g. -fopt-info-vec-optimized).
+FASTACT_EXTRA_CFLAGS adds compiler flags (e.g. -fopt-info-vec-optimized);
+FASTACT_VARIANTS=avx512 (a comma list) builds only those kernel variants: a faster
+development build, never a release one.
 """
 
 import os
@@ -65,8 +67,9 @@ def buildable_variants(compiler) -> list:
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return ["baseline"]
     probe = "int main(void) { return __builtin_cpu_supports(\"x86-64-v3\"); }\n"
+    wanted = os.environ.get("FASTACT_VARIANTS", "").replace(",", " ").split() or list(codegen.VARIANTS)
     return [name for name, flags in codegen.VARIANTS.items()
-            if not flags or compiles(compiler, probe, flags)]
+            if name in wanted and (not flags or compiles(compiler, probe, flags))]
 
 
 class BuildExt(build_ext):

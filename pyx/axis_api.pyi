@@ -1,0 +1,1 @@
+# axis-family stubs (issue 3), appended to fastact/_api.pyi by pyx/codegen.py

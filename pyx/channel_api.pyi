@@ -1,0 +1,1 @@
+# channel-family stubs (issue 3), appended to fastact/_api.pyi by pyx/codegen.py
