@@ -200,3 +200,81 @@ def kernel_specs():
     for act in ACTIVATIONS:
         for kernel in act.kernel_names:
             yield kernel, act, act.backward_from_y
+
+
+# ------------------------------------------------------------------------------------
+# The activations that are not elementwise maps of x alone: learnable per-channel
+# parameters, randomness, or a reduction along an axis. Their public functions are
+# hand-written (pyx/channel_api.pxi, pyx/axis_api.pxi: the signatures differ from one
+# to the next); these entries describe them for the docs, the README table and the tests.
+
+@dataclass(frozen=True)
+class LayerActivation:
+    name: str
+    kind: str                 # "per-channel", "random" or "along an axis"
+    signature: str            # the forward call, keyword defaults included
+    formula: str
+    derivative: str           # what the backward computes, and its kink convention
+    output_range: str
+    backward_returns: str     # what NAME_backward returns
+    in_place: bool = True     # NAME_ and NAME_backward_ exist (same shape in and out)
+    backward_from_y: bool = False
+    monotonic: bool = True
+    zero_centred: bool = False
+    smooth: bool = False
+    saturating: str = ""
+    source: str = ""          # the paper or library the definition follows
+
+
+LAYER_ACTIVATIONS = (
+    LayerActivation(
+        "prelu", "per-channel", "prelu(x, weight, *, axis=1)",
+        "x if x > 0 else weight * x, weight per channel (or shared)",
+        "d/dx: 1 if x > 0 else weight; d/dweight: x if x <= 0 else 0 (summed per channel)",
+        "(-inf, inf)", "(grad_x, grad_weight)", zero_centred=True,
+        source="He et al. 2015; torch.nn.functional.prelu"),
+    LayerActivation(
+        "srelu", "per-channel", "srelu(x, t_left, a_left, t_right, a_right, *, axis=1)",
+        "t_right + a_right (x - t_right) if x >= t_right; x if t_left < x < t_right; "
+        "t_left + a_left (x - t_left) if x <= t_left",
+        "d/dx: a_right, 1 or a_left on the three pieces; parameter gradients summed per channel",
+        "(-inf, inf)", "(grad_x, grad_t_left, grad_a_left, grad_t_right, grad_a_right)",
+        monotonic=False, zero_centred=True, source="Jin et al. 2015"),
+    LayerActivation(
+        "apl", "per-channel", "apl(x, a, b, *, axis=1)",
+        "max(0, x) + sum_s a_s max(0, b_s - x), a and b of shape (S,) or (S, C)",
+        "d/dx: [x > 0] - sum_s a_s [x < b_s]; d/da_s: max(0, b_s - x); d/db_s: a_s [x < b_s]",
+        "(-inf, inf)", "(grad_x, grad_a, grad_b)", monotonic=False,
+        source="Agostinelli et al. 2014"),
+    LayerActivation(
+        "rrelu", "random", "rrelu(x, *, lower=1/8, upper=1/3, training=False, seed=None)",
+        "x if x >= 0 else a x; a ~ U(lower, upper) per element in training, "
+        "(lower + upper) / 2 in evaluation",
+        "the slope used (1 for x >= 0): training takes the returned slopes",
+        "(-inf, inf)", "grad_x", zero_centred=True,
+        source="Xu et al. 2015; torch.nn.functional.rrelu"),
+    LayerActivation(
+        "softmax", "along an axis", "softmax(x, *, axis=-1)",
+        "exp(x_i - max x) / sum_j exp(x_j - max x)",
+        "y * (g - sum(g * y)) along the axis", "[0, 1], rows sum to 1", "grad_x",
+        backward_from_y=True, smooth=True, saturating="both", source="torch.softmax"),
+    LayerActivation(
+        "log_softmax", "along an axis", "log_softmax(x, *, axis=-1)",
+        "(x_i - max x) - log(sum_j exp(x_j - max x))",
+        "g - exp(y) * sum(g) along the axis", "(-inf, 0]", "grad_x",
+        backward_from_y=True, smooth=True, saturating="right", source="torch.log_softmax"),
+    LayerActivation(
+        "maxout", "along an axis", "maxout(x, pieces, *, axis=1)",
+        "the max of each group of `pieces` consecutive entries along the axis",
+        "grad routed to the first arg-max of each group", "(-inf, inf)",
+        "grad_x (the shape of x)", in_place=False, monotonic=True,
+        source="Goodfellow et al. 2013"),
+    LayerActivation(
+        "glu", "along an axis", "glu(x, *, axis=-1)",
+        "a * sigmoid(b), a and b the first and second halves of x along the axis",
+        "[g sigmoid(b), g a sigmoid(b) sigmoid(-b)]", "(-inf, inf)",
+        "grad_x (the shape of x)", in_place=False, monotonic=False, smooth=True,
+        source="Dauphin et al. 2017; torch.nn.functional.glu"),
+)
+
+LAYER_BY_NAME = {a.name: a for a in LAYER_ACTIVATIONS}

@@ -170,8 +170,21 @@ def activation_table(catalog) -> str:
         params = ", ".join(signature_params(act, catalog)) or "-"
         cells = [f"`{act.name}`", params, act.formula, act.derivative, act.output_range,
                  "yes" if act.backward_from_y else ""]
-        rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        rows.append(table_row(cells))
+    rows += ["", "Learnable, random and axis-wise activations (their own signatures; "
+                 "see docs/learnable_activations.md and docs/axis_activations.md):", "",
+             "| call | kind | f | backward returns | derivative | range | in place | from y |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for act in catalog.LAYER_ACTIVATIONS:
+        cells = [f"`{act.signature}`", act.kind, act.formula, act.backward_returns,
+                 act.derivative, act.output_range, "yes" if act.in_place else "",
+                 "yes" if act.backward_from_y else ""]
+        rows.append(table_row(cells))
     return "\n".join(rows)
+
+
+def table_row(cells) -> str:
+    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
 
 def readme_with_table(text: str, catalog) -> str:
