@@ -49,7 +49,7 @@ except Exception as exc:  # not built yet: time the peers alone, from the source
     stub.__path__ = [str(ROOT / "fastact")]
     sys.modules["fastact"] = stub
 
-from fastact._catalog import ACTIVATIONS, BY_NAME, REQUIRED  # noqa: E402
+from fastact._catalog import ACTIVATIONS, BY_NAME, LAYER_BY_NAME, REQUIRED  # noqa: E402
 from fastact._peers import SELU_ALPHA, SELU_SCALE, numpy_peer  # noqa: E402
 
 try:  # optional peer; imported after fastact so fastact's OpenMP runtime loads first
@@ -550,11 +550,14 @@ def parse_args(argv=None):
                     help="also print ns/element of every competitor")
     ap.add_argument("--quick", action="store_true",
                     help="2^20 elements, 1 thread, fewer runs (about a minute)")
+    ap.add_argument("--no-layers", dest="layers", action="store_false",
+                    help="skip the learnable, random and axis-wise activations (bench/layers.py)")
     args = ap.parse_args(argv)
     if args.quick:
         args.sizes, args.threads = [20], [1]
         args.target_scale *= 0.2
-    unknown = set(args.names) - set(BY_NAME) - {k for a in ACTIVATIONS for k in a.kernel_names}
+    kernels = {k for a in ACTIVATIONS for k in a.kernel_names}
+    unknown = set(args.names) - set(BY_NAME) - kernels - set(LAYER_BY_NAME)
     if unknown:
         ap.error(f"unknown activation(s): {', '.join(sorted(unknown))}")
     for d in args.directions:
@@ -573,9 +576,21 @@ def main(argv=None):
     print_machine(info, sys.stdout)
     print(f"  sizes 2^{', 2^'.join(map(str, args.sizes))}; threads {args.threads}; "
           f"peers {', '.join(args.peers)}; inputs standard normal x 3 (seed 12345)")
-    results, elapsed = run(args)
+    elementwise = not args.names or set(args.names) - set(LAYER_BY_NAME)
+    results, elapsed = run(args) if elementwise else ([], 0.0)
     progress("")
-    print_tables(results, args, sys.stdout)
+    if results:
+        print_tables(results, args, sys.stdout)
+    layer_names = set(args.names) & set(LAYER_BY_NAME)
+    if fastact is not None and args.layers and (layer_names or not args.names):
+        import layers  # bench/layers.py
+        start = time.perf_counter()
+        layer_results = layers.run(args.threads, args.dtypes, layer_names,
+                                   target=0.1 * args.target_scale)
+        elapsed += time.perf_counter() - start
+        print("\n## Learnable, random and axis-wise activations (bench/layers.py)\n")
+        print(layers.table(layer_results))
+        results += layer_results
     print(f"\n{len(results)} measurements in {elapsed:.0f} s")
     if args.json:
         with open(args.json, "w") as f:
