@@ -414,7 +414,7 @@ cdef object rrelu_apply(str func, object x, object lower, object upper, object t
     return forward(K_leaky_relu, func, x, out, p)
 
 
-def rrelu(x, *, lower=1/8, upper=1/3, training=False, seed=None, out=None, slopes=None):
+def rrelu(x, *, lower=0.125, upper=1.0 / 3.0, training=False, seed=None, out=None, slopes=None):
     """Randomized leaky ReLU (Xu et al. 2015): x if x > 0 else slope * x.
 
     training=False: slope = (lower + upper) / 2, i.e. leaky_relu; returns y.
@@ -424,7 +424,7 @@ def rrelu(x, *, lower=1/8, upper=1/3, training=False, seed=None, out=None, slope
     return rrelu_apply("rrelu", x, lower, upper, training, seed, out, slopes, False)
 
 
-def rrelu_(x, *, lower=1/8, upper=1/3, training=False, seed=None, slopes=None):
+def rrelu_(x, *, lower=0.125, upper=1.0 / 3.0, training=False, seed=None, slopes=None):
     """In-place rrelu: returns x (evaluation) or (x, slopes) (training)."""
     return rrelu_apply("rrelu_", x, lower, upper, training, seed, None, slopes, True)
 
@@ -448,12 +448,12 @@ cdef object rrelu_grad(str func, object grad, object x, object slopes, object lo
     return backward(&RRELU_SLOPES, func, grad, sa, None, out, p)
 
 
-def rrelu_backward(grad, x=None, *, slopes=None, lower=1/8, upper=1/3, out=None):
+def rrelu_backward(grad, x=None, *, slopes=None, lower=0.125, upper=1.0 / 3.0, out=None):
     """Gradient of rrelu: grad * slopes (training: the slopes rrelu returned), or, given
     x, the evaluation-mode derivative (1 if x > 0 else (lower + upper) / 2)."""
     return rrelu_grad("rrelu_backward", grad, x, slopes, lower, upper, out, False)
 
 
-def rrelu_backward_(grad, x=None, *, slopes=None, lower=1/8, upper=1/3):
+def rrelu_backward_(grad, x=None, *, slopes=None, lower=0.125, upper=1.0 / 3.0):
     """In-place rrelu_backward: grad <- the gradient; returns grad."""
     return rrelu_grad("rrelu_backward_", grad, x, slopes, lower, upper, None, True)
