@@ -316,7 +316,7 @@ cdef double rrelu_bounds(str func, object lower, object upper, double *p) except
         raise ValueError(f"{func}: lower and upper must be finite, got {lower!r} and {upper!r}")
     if not lo <= hi:
         raise ValueError(f"{func}: lower <= upper is required, got {lower!r} > {upper!r}")
-    if not math.isfinite(hi - lo) or not math.isfinite(np.float32(hi) - np.float32(lo)):
+    if not math.isfinite(hi - lo):
         raise ValueError(f"{func}: upper - lower overflows, got {lower!r} and {upper!r}")
     p[0] = (lo + hi) / 2
     p[1] = 0
@@ -360,6 +360,12 @@ cdef object rrelu_train(str func, object x, object out, object slopes, unsigned 
     xa = x if inplace else real_array(func, "x", x)
     rdt = x.dtype if inplace else result_dtype(xa.dtype)
     cdt = compute_dtype(rdt)
+    if cdt == F32:
+        with np.errstate(over="ignore"):
+            lo32, hi32 = np.float32(bounds[2]), np.float32(bounds[3])
+            if not (np.isfinite(lo32) and np.isfinite(hi32) and np.isfinite(hi32 - lo32)):
+                raise ValueError(f"{func}: lower, upper and upper - lower must be finite in "
+                                 f"float32 (the dtype the slopes are drawn in), got {bounds[2]!r} and {bounds[3]!r}")
     if out is not None:
         check_out(func, out, xa.shape, rdt)
     if slopes is not None:
@@ -367,7 +373,7 @@ cdef object rrelu_train(str func, object x, object out, object slopes, unsigned 
         if np.may_share_memory(slopes, x if inplace else out):
             raise ValueError(f"{func}: slopes shares memory with the output")
     # ---- nothing written so far ----
-    cdef cnp.ndarray xc = np.ascontiguousarray(xa, dtype=cdt)
+    cdef cnp.ndarray xc = np.asarray(xa, dtype=cdt, order="C")
     if not kernel_ready(xc, cdt):
         xc = np.array(xc, dtype=cdt, order="C", copy=True)
     if xc is xa and not inplace and slopes is not None and np.may_share_memory(slopes, xc):
