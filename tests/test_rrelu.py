@@ -141,6 +141,45 @@ def test_slopes_are_the_same_for_threads_layouts_and_variants(kernel_variant, re
     assert same_bits(s, fastact.rrelu(-np.ones(6), training=True, seed=0)[1][:4])
 
 
+G = 0x9E3779B97F4A7C15
+MASK = 2 ** 64 - 1
+
+
+def splitmix_finalize(z):
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+    return z ^ (z >> 31)
+
+
+def documented_slopes(seed, n, lower, upper, dtype):
+    """The generator exactly as docs/learnable_activations.md states it (pure Python)."""
+    key = splitmix_finalize((seed + G) & MASK)
+    out = []
+    for i in range(n):
+        z = splitmix_finalize((key + (i + 1) * G) & MASK)
+        if dtype == np.float32:
+            lo, hi = np.float32(lower), np.float32(upper)
+            width = float(np.float32(hi - lo))
+            out.append(min(np.float32(float(lo) + (width * (z >> 40)) * 2.0 ** -24), hi))
+        else:
+            out.append(min(lower + ((upper - lower) * (z >> 11)) * 2.0 ** -53, upper))
+    return np.array(out, dtype)
+
+
+@pytest.mark.parametrize("dtype", FLOATS, ids=str)
+def test_slopes_follow_the_documented_generator_in_every_variant(dtype):
+    previous = fastact._api.kernels.VARIANT
+    try:
+        for variant in fastact._api.runnable_variants():
+            fastact._api.use_kernels(variant)
+            for seed, (lower, upper) in ((0, (LOWER, UPPER)), (2 ** 64 - 1, (-0.7, 1.9)), (12345, (0.3, 0.3))):
+                want = documented_slopes(seed, 300, lower, upper, dtype)
+                got = slopes_of(300, dtype, seed=seed, lower=lower, upper=upper)
+                assert same_bits(got, want), (variant, seed)
+    finally:
+        fastact._api.use_kernels(previous)
+
+
 def test_float16_and_integers():
     x = np.linspace(-2, 2, 17)
     for dt in (np.float16,):
