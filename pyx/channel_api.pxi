@@ -254,32 +254,36 @@ def prelu_backward_(grad, x, weight, *, axis=1):
 
 # ---- srelu ----
 
+cdef list srelu_params(object t_left, object a_left, object t_right, object a_right):
+    return [("t_left", t_left), ("a_left", a_left), ("t_right", t_right), ("a_right", a_right)]
+
+
 def srelu(x, t_left, a_left, t_right, a_right, *, axis=1, out=None):
     """S-shaped ReLU (Jin et al. 2015), parameters per channel (scalars or shape (C,)):
     t_right + a_right*(x - t_right) for x >= t_right, x between, t_left + a_left*(x - t_left)
     for x <= t_left. t_left <= t_right is required. Returns a new array (or `out`)."""
-    return channel_apply(FA_SRELU, "srelu", None, x, [("t_left", t_left), ("a_left", a_left),
-                         ("t_right", t_right), ("a_right", a_right)], 0, axis, out, False)
+    return channel_apply(FA_SRELU, "srelu", None, x,
+                         srelu_params(t_left, a_left, t_right, a_right), 0, axis, out, False)
 
 
 def srelu_(x, t_left, a_left, t_right, a_right, *, axis=1):
     """In-place srelu; x must be a writeable float32 or float64 ndarray; returns x."""
-    return channel_apply(FA_SRELU, "srelu_", None, x, [("t_left", t_left), ("a_left", a_left),
-                         ("t_right", t_right), ("a_right", a_right)], 0, axis, None, True)
+    return channel_apply(FA_SRELU, "srelu_", None, x,
+                         srelu_params(t_left, a_left, t_right, a_right), 0, axis, None, True)
 
 
 def srelu_backward(grad, x, t_left, a_left, t_right, a_right, *, axis=1, out=None):
     """Gradients of srelu: (grad_x, grad_t_left, grad_a_left, grad_t_right, grad_a_right),
     each parameter gradient in that parameter's shape (see docs/learnable_activations.md)."""
-    return channel_apply(FA_SRELU, "srelu_backward", grad, x, [("t_left", t_left), ("a_left", a_left),
-                         ("t_right", t_right), ("a_right", a_right)], 0, axis, out, False)
+    return channel_apply(FA_SRELU, "srelu_backward", grad, x,
+                         srelu_params(t_left, a_left, t_right, a_right), 0, axis, out, False)
 
 
 def srelu_backward_(grad, x, t_left, a_left, t_right, a_right, *, axis=1):
     """In-place srelu_backward: grad <- grad_x; returns (grad, grad_t_left, grad_a_left,
     grad_t_right, grad_a_right)."""
-    return channel_apply(FA_SRELU, "srelu_backward_", grad, x, [("t_left", t_left), ("a_left", a_left),
-                         ("t_right", t_right), ("a_right", a_right)], 0, axis, None, True)
+    return channel_apply(FA_SRELU, "srelu_backward_", grad, x,
+                         srelu_params(t_left, a_left, t_right, a_right), 0, axis, None, True)
 
 
 # ---- apl ----
