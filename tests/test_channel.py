@@ -511,3 +511,11 @@ def test_apl_parameter_shapes():
     with pytest.raises(ValueError, match=r"a has shape \(2, 4\)"):
         fastact.apl(x, np.zeros((2, 4)), np.zeros((2, 4)))
     assert same_bits(fastact.apl(x, np.zeros(0), np.zeros(0)), np.maximum(x, 0))   # S = 0: relu
+
+
+def test_the_docs_example_runs():
+    from pathlib import Path
+    import re
+    text = (Path(__file__).resolve().parent.parent / "docs" / "learnable_activations.md").read_text()
+    example = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    exec(compile(example, "learnable_activations.md", "exec"), {})
