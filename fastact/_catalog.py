@@ -248,9 +248,9 @@ LAYER_ACTIVATIONS = (
         source="Agostinelli et al. 2014"),
     LayerActivation(
         "rrelu", "random", "rrelu(x, *, lower=1/8, upper=1/3, training=False, seed=None)",
-        "x if x >= 0 else a x; a ~ U(lower, upper) per element in training, "
+        "x if x > 0 else a x; a ~ U(lower, upper) per element in training, "
         "(lower + upper) / 2 in evaluation",
-        "the slope used (1 for x >= 0): training takes the returned slopes",
+        "the slope used (1 for x > 0 and NaN; a drawn slope for x <= 0): training takes the returned slopes",
         "(-inf, inf)", "grad_x", zero_centred=True,
         source="Xu et al. 2015; torch.nn.functional.rrelu"),
     LayerActivation(

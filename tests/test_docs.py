@@ -1,10 +1,12 @@
-"""The README's examples run, its activation table matches the catalog, and the
-`python -m fastact` overview works."""
+"""The examples of the README and of docs/ run, the README's activation table matches
+the catalog, and the `python -m fastact` overview works."""
 
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 import fastact
 
@@ -12,11 +14,15 @@ ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 
 
-def test_readme_python_examples_run():
-    blocks = re.findall(r"```python\n(.*?)```", README, re.S)
-    assert blocks, "the README has no python example"
+@pytest.mark.parametrize("page", ["README.md", *sorted(p.relative_to(ROOT).as_posix()
+                                                       for p in (ROOT / "docs").glob("*.md"))])
+def test_python_examples_run(page):
+    """Every ```python block of the page runs (blocks of one page share a namespace)."""
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / page).read_text(), re.S)
+    assert blocks, f"{page} has no python example"
+    namespace = {}
     for block in blocks:
-        exec(compile(block, "README.md", "exec"), {})
+        exec(compile(block, page, "exec"), namespace)
 
 
 def test_readme_quick_start_is_two_commands():
@@ -41,6 +47,21 @@ def test_every_public_function_documents_its_formula():
         for suffix in ("", "_", "_backward", "_backward_"):
             doc = getattr(fastact, act.name + suffix).__doc__
             assert act.name in doc and "Range" in doc
+
+
+def test_every_layer_activation_has_its_forms_and_docs():
+    """The learnable, random and axis-wise activations of the catalog are exported with
+    the forms their entry promises, each documented, and documented in docs/."""
+    from fastact._catalog import LAYER_ACTIVATIONS
+
+    docs = "".join(p.read_text() for p in (ROOT / "docs").glob("*.md"))
+    for act in LAYER_ACTIVATIONS:
+        suffixes = ("", "_", "_backward", "_backward_") if act.in_place else ("", "_backward")
+        for suffix in suffixes:
+            assert getattr(fastact, act.name + suffix).__doc__, act.name + suffix
+        if not act.in_place:
+            assert not hasattr(fastact, act.name + "_"), f"{act.name} has no in-place form"
+        assert act.signature.split("(")[0] + "(" in docs, f"docs/ do not show {act.signature}"
 
 
 def test_python_m_fastact_prints_every_activation():
