@@ -127,37 +127,59 @@ def test_softmax_along_columns_within_4_ulp(dtype, kernel_variant):
         assert_ulp(got.T.ravel(), x.T.ravel(), None, hi, lo, dtype, f"{name} {dtype.name} columns")
 
 
-@pytest.mark.parametrize("dtype", FLOATS)
-def test_softmax_backward_within_4_ulp_of_its_terms(dtype, kernel_variant):
-    for x, g, sm, lsm in accuracy_rows(dtype.name)[:30]:
+def softmax_backward_reference(g, y):
+    """(grad, scale) of softmax at the probabilities y (mpmath values or floats):
+    y (g - sum(g y)) and the magnitude of its terms, |y| (|g| + |sum(g y)|)."""
+    with mp.workprec(220):
+        ys = [mpf(v) if not isinstance(v, mp.mpf) else v for v in map(_mp_or_float, y)]
+        gs = [mpf(float(a)) for a in g]
+        dot = mp.fsum(a * b for a, b in zip(gs, ys))
+        ref = [b * (a - dot) for a, b in zip(gs, ys)]
+        scale = np.array([float(abs(b) * (abs(a) + abs(dot))) for a, b in zip(gs, ys)])
+    return ref, scale
+
+
+def log_softmax_backward_reference(g, logp):
+    """(grad, scale) of log_softmax at the log-probabilities logp: g - exp(logp) sum(g)
+    and |g| + exp(logp) |sum(g)|."""
+    with mp.workprec(220):
+        gs = [mpf(float(a)) for a in g]
+        total = mp.fsum(gs)
+        p = [mp.exp(v) for v in map(_mp_or_float, logp)]
+        ref = [a - b * total for a, b in zip(gs, p)]
+        scale = np.array([float(abs(a) + b * abs(total)) for a, b in zip(gs, p)])
+    return ref, scale
+
+
+def _mp_or_float(v):
+    return v if isinstance(v, mp.mpf) else mpf(float(v))
+
+
+@functools.lru_cache(maxsize=None)
+def backward_table(dtype_name):
+    """Per finite accuracy row: x, g, the forward outputs rounded to the dtype (the y
+    given to the from-y forms) and the references for the four backward forms."""
+    dtype = np.dtype(dtype_name)
+    table = []
+    for x, g, sm, lsm in accuracy_rows(dtype_name)[:30]:
         if not np.isfinite(x).all():
             continue
-        with mp.workprec(220):
-            dot = mp.fsum(mpf(float(a)) * b for a, b in zip(g, sm))
-            ref_x = [b * (mpf(float(a)) - dot) for a, b in zip(g, sm)]
-            scale = np.array([float(abs(b) * (abs(mpf(float(a))) + abs(dot))) for a, b in zip(g, sm)])
-            total = mp.fsum(mpf(float(a)) for a in g)
-            ref_lx = [mpf(float(a)) - mp.exp(v) * total for a, v in zip(g, lsm)]
-            lscale = np.array([float(abs(mpf(float(a))) + mp.exp(v) * abs(total)) for a, v in zip(g, lsm)])
-        assert_scaled(fastact.softmax_backward(g, x), ref_x, scale, dtype,
-                      f"softmax_backward(x) {dtype.name}")
-        assert_scaled(fastact.log_softmax_backward(g, x), ref_lx, lscale, dtype,
+        y = split(sm)[0].astype(dtype)
+        ly = split(lsm)[0].astype(dtype)
+        table.append((x, g, y, ly, softmax_backward_reference(g, sm),
+                      log_softmax_backward_reference(g, lsm),
+                      softmax_backward_reference(g, y), log_softmax_backward_reference(g, ly)))
+    return table
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_softmax_backward_within_4_ulp_of_its_terms(dtype, kernel_variant):
+    for x, g, y, ly, sm_x, lsm_x, sm_y, lsm_y in backward_table(dtype.name):
+        assert_scaled(fastact.softmax_backward(g, x), *sm_x, dtype, f"softmax_backward(x) {dtype.name}")
+        assert_scaled(fastact.log_softmax_backward(g, x), *lsm_x, dtype,
                       f"log_softmax_backward(x) {dtype.name}")
-        # from y: the exact derivative at the y given
-        y = fastact.softmax(x)
-        with mp.workprec(220):
-            ys = [mpf(float(v)) for v in y]
-            dot = mp.fsum(mpf(float(a)) * b for a, b in zip(g, ys))
-            ref_y = [b * (mpf(float(a)) - dot) for a, b in zip(g, ys)]
-            scale = np.array([float(abs(b) * (abs(mpf(float(a))) + abs(dot))) for a, b in zip(g, ys)])
-        assert_scaled(fastact.softmax_backward(g, y=y), ref_y, scale, dtype,
-                      f"softmax_backward(y) {dtype.name}")
-        ly = fastact.log_softmax(x)
-        with mp.workprec(220):
-            ref_ly = [mpf(float(a)) - mp.exp(mpf(float(v))) * total for a, v in zip(g, ly)]
-            lscale = np.array([float(abs(mpf(float(a))) + mp.exp(mpf(float(v))) * abs(total))
-                               for a, v in zip(g, ly)])
-        assert_scaled(fastact.log_softmax_backward(g, y=ly), ref_ly, lscale, dtype,
+        assert_scaled(fastact.softmax_backward(g, y=y), *sm_y, dtype, f"softmax_backward(y) {dtype.name}")
+        assert_scaled(fastact.log_softmax_backward(g, y=ly), *lsm_y, dtype,
                       f"log_softmax_backward(y) {dtype.name}")
 
 
