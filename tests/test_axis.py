@@ -70,20 +70,19 @@ def accuracy_rows(dtype_name):
     return out
 
 
-def scaled_errors(result, ref, scale, dtype):
-    """|result - ref| in ULPs of `scale` (the magnitude of the terms of a formula that
-    cancels), ref an mpmath list."""
+def scaled_errors(result, hi, lo, scale, dtype):
+    """|result - (hi + lo)| in ULPs of `scale` (the magnitude of the terms of a formula
+    that cancels)."""
     dtype = np.dtype(dtype)
     fi = np.finfo(dtype)
-    hi, lo = split(ref)
     diff = np.abs((result.astype(np.float64) - hi) - lo)
     _, e = np.frexp(np.maximum(scale, float(fi.smallest_normal)))
     return diff / np.ldexp(1.0, e - (fi.nmant + 1))
 
 
-def assert_scaled(result, ref, scale, dtype, label, max_ulp=4.0):
-    err = scaled_errors(result, ref, scale, dtype)
-    err = np.where(np.isnan(result) & np.isnan(split(ref)[0]), 0.0, err)
+def assert_scaled(result, hi, lo, scale, dtype, label, max_ulp=4.0):
+    err = scaled_errors(result, hi, lo, scale, dtype)
+    err = np.where(np.isnan(result) & np.isnan(hi), 0.0, err)
     worst = float(np.nanmax(err)) if err.size else 0.0
     from conftest import ULP_SUMMARY
     label = f"{label} [{fastact._api.kernels.VARIANT}] (ULP of the terms)"
@@ -94,41 +93,49 @@ def assert_scaled(result, ref, scale, dtype, label, max_ulp=4.0):
 
 
 # -------------------------------------------------------------- accuracy: softmax
+@functools.lru_cache(maxsize=None)
+def forward_table(dtype_name):
+    """The accuracy rows concatenated, with softmax and log_softmax references (hi, lo)."""
+    rows = accuracy_rows(dtype_name)
+    x = np.concatenate([r[0] for r in rows])
+    return (x, split([v for r in rows for v in r[2]]), split([v for r in rows for v in r[3]]))
+
+
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_softmax_and_log_softmax_within_4_ulp(dtype, kernel_variant):
     results = {"softmax": [], "log_softmax": []}
-    refs = {"softmax": [], "log_softmax": []}
-    xs = []
     for x, g, sm, lsm in accuracy_rows(dtype.name):
-        results["softmax"].append(fastact.softmax(x))
-        results["log_softmax"].append(fastact.log_softmax(x))
-        refs["softmax"] += sm
-        refs["log_softmax"] += lsm
-        xs.append(x)
-        y = results["softmax"][-1]
+        for name in SOFTMAXES:
+            results[name].append(getattr(fastact, name)(x))
         if np.isfinite(x).all():
             # rows sum to 1 within a few ULP (n * 4 ULP of the parts at most, measured less)
+            y = results["softmax"][-1]
             assert abs(np.sum(y, dtype=np.float64) - 1) <= 4 * np.finfo(dtype).eps
-    x = np.concatenate(xs)
-    for name in SOFTMAXES:
-        hi, lo = split(refs[name])
-        assert_ulp(np.concatenate(results[name]), x, None, hi, lo, dtype, f"{name} {dtype.name}")
+    x, sm_ref, lsm_ref = forward_table(dtype.name)
+    for name, ref in zip(SOFTMAXES, (sm_ref, lsm_ref)):
+        assert_ulp(np.concatenate(results[name]), x, None, *ref, dtype, f"{name} {dtype.name}")
+
+
+@functools.lru_cache(maxsize=None)
+def column_table(dtype_name):
+    rng = np.random.default_rng(5)
+    x = np.concatenate([rng.normal(0, 4, (60, 70)), rng.uniform(-1e4, 1e4, (9, 70))])
+    x = x.astype(dtype_name)
+    refs = [exact_softmax(x[:, j]) for j in range(x.shape[1])]
+    return x, [split([v for col in refs for v in col[k]]) for k in (0, 1)]
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_softmax_along_columns_within_4_ulp(dtype, kernel_variant):
     """Column mode (the axis is not the last one: vectorized across the columns)."""
-    rng = np.random.default_rng(5)
-    x = np.concatenate([rng.normal(0, 4, (60, 70)), rng.uniform(-1e4, 1e4, (9, 70))]).astype(dtype)
-    for name in SOFTMAXES:
+    x, refs = column_table(dtype.name)
+    for name, ref in zip(SOFTMAXES, refs):
         got = getattr(fastact, name)(x, axis=0)
-        refs = [exact_softmax(x[:, j])[name == "log_softmax"] for j in range(x.shape[1])]
-        hi, lo = split([v for col in refs for v in col])
-        assert_ulp(got.T.ravel(), x.T.ravel(), None, hi, lo, dtype, f"{name} {dtype.name} columns")
+        assert_ulp(got.T.ravel(), x.T.ravel(), None, *ref, dtype, f"{name} {dtype.name} columns")
 
 
 def softmax_backward_reference(g, y):
-    """(grad, scale) of softmax at the probabilities y (mpmath values or floats):
+    """(grad hi, grad lo, scale) of softmax at the probabilities y (mpmath values or floats):
     y (g - sum(g y)) and the magnitude of its terms, |y| (|g| + |sum(g y)|)."""
     with mp.workprec(220):
         ys = [mpf(v) if not isinstance(v, mp.mpf) else v for v in map(_mp_or_float, y)]
@@ -136,11 +143,11 @@ def softmax_backward_reference(g, y):
         dot = mp.fsum(a * b for a, b in zip(gs, ys))
         ref = [b * (a - dot) for a, b in zip(gs, ys)]
         scale = np.array([float(abs(b) * (abs(a) + abs(dot))) for a, b in zip(gs, ys)])
-    return ref, scale
+    return (*split(ref), scale)
 
 
 def log_softmax_backward_reference(g, logp):
-    """(grad, scale) of log_softmax at the log-probabilities logp: g - exp(logp) sum(g)
+    """(grad hi, grad lo, scale) of log_softmax at the log-probabilities logp: g - exp(logp) sum(g)
     and |g| + exp(logp) |sum(g)|."""
     with mp.workprec(220):
         gs = [mpf(float(a)) for a in g]
@@ -148,7 +155,7 @@ def log_softmax_backward_reference(g, logp):
         p = [mp.exp(v) for v in map(_mp_or_float, logp)]
         ref = [a - b * total for a, b in zip(gs, p)]
         scale = np.array([float(abs(a) + b * abs(total)) for a, b in zip(gs, p)])
-    return ref, scale
+    return (*split(ref), scale)
 
 
 def _mp_or_float(v):
