@@ -129,6 +129,7 @@ cdef call_kernel(fa_axis_fn fn, Py_ssize_t group, int axis, cnp.ndarray a, objec
 
 
 cdef bint out_viewable(cnp.ndarray out, int axis):
+    """Can a kernel write out through a (outer, n, inner) view of it?"""
     cdef View3 v
     if cnp.PyArray_NDIM(out) == 0:
         return True
