@@ -19,24 +19,14 @@ cdef const fa_axis_kernel *AX_MAXOUT = NULL
 cdef const fa_axis_kernel *AX_GLU = NULL
 
 
-cdef const fa_axis_kernel *find_axis_kernel(const fa_axis_kernel *table, str name) except NULL:
-    cdef bytes wanted = name.encode()
-    cdef int i = 0
-    while table[i].name != NULL:
-        if table[i].name == wanted:
-            return &table[i]
-        i += 1
-    raise ImportError(f"fastact's axis kernel table has no kernel {name!r}: rebuild fastact")
-
-
 cdef int load_axis_kernels(object module) except -1:
     global AX_SOFTMAX, AX_LOG_SOFTMAX, AX_MAXOUT, AX_GLU
     cdef const fa_axis_kernel *table = <const fa_axis_kernel*>PyCapsule_GetPointer(
         module.AXIS_KERNELS, b"fastact.axis_table")
-    AX_SOFTMAX = find_axis_kernel(table, "softmax")
-    AX_LOG_SOFTMAX = find_axis_kernel(table, "log_softmax")
-    AX_MAXOUT = find_axis_kernel(table, "maxout")
-    AX_GLU = find_axis_kernel(table, "glu")
+    AX_SOFTMAX = <const fa_axis_kernel*>find_in_table(table, sizeof(fa_axis_kernel), "softmax")
+    AX_LOG_SOFTMAX = <const fa_axis_kernel*>find_in_table(table, sizeof(fa_axis_kernel), "log_softmax")
+    AX_MAXOUT = <const fa_axis_kernel*>find_in_table(table, sizeof(fa_axis_kernel), "maxout")
+    AX_GLU = <const fa_axis_kernel*>find_in_table(table, sizeof(fa_axis_kernel), "glu")
     return 0
 
 
@@ -72,14 +62,6 @@ cdef tuple grouped_shape(object shape, int axis, Py_ssize_t group):
     cdef list dims = list(shape)
     dims[axis] = dims[axis] // group
     return tuple(dims)
-
-
-cdef tuple derivative_operand(str func, object x, object y):
-    """(the array a softmax-family derivative is computed from, its name, whether it is y)."""
-    if (x is None) == (y is None):
-        raise TypeError(f"{func}: give exactly one of x (the forward input) and y "
-                        f"(the forward output)")
-    return (x, "x", False) if y is None else (y, "y", True)
 
 
 cdef check_grad_shape(str func, object grad, object value, str name, int axis,
@@ -227,7 +209,7 @@ def softmax_backward(grad, x=None, *, y=None, axis=-1, out=None):
     Give exactly one of x (the forward input; y is then recomputed) and y (the forward
     output). The subtraction cancels by nature: the result is accurate to a few ULP of
     |y| * (|grad| + |sum(grad * y)|). Returns a new array (or fills and returns `out`)."""
-    value, name, from_y = derivative_operand("softmax_backward", x, y)
+    value, name, from_y = x_or_y("softmax_backward", x, y)
     return run_along_axis(AX_SOFTMAX, "softmax_backward", grad, value, from_y, axis, 1, out)
 
 
@@ -235,7 +217,7 @@ def softmax_backward_(grad, x=None, *, y=None, axis=-1):
     """In-place gradient of softmax: grad <- y * (grad - sum(grad * y)) along `axis`.
     grad must be a writeable float32 or float64 ndarray; give exactly one of x and y.
     Returns grad."""
-    value, name, from_y = derivative_operand("softmax_backward_", x, y)
+    value, name, from_y = x_or_y("softmax_backward_", x, y)
     return run_along_axis_inplace(AX_SOFTMAX, "softmax_backward_", grad, value, from_y, axis)
 
 
@@ -263,7 +245,7 @@ def log_softmax_backward(grad, x=None, *, y=None, axis=-1, out=None):
     Give exactly one of x (the forward input) and y (the forward output, log-probabilities).
     Accurate to a few ULP of |grad| + exp(y) |sum(grad)| (the subtraction cancels by
     nature). Returns a new array (or fills and returns `out`)."""
-    value, name, from_y = derivative_operand("log_softmax_backward", x, y)
+    value, name, from_y = x_or_y("log_softmax_backward", x, y)
     return run_along_axis(AX_LOG_SOFTMAX, "log_softmax_backward", grad, value, from_y,
                           axis, 1, out)
 
@@ -272,7 +254,7 @@ def log_softmax_backward_(grad, x=None, *, y=None, axis=-1):
     """In-place gradient of log_softmax: grad <- grad - exp(y) * sum(grad) along `axis`.
     grad must be a writeable float32 or float64 ndarray; give exactly one of x and y.
     Returns grad."""
-    value, name, from_y = derivative_operand("log_softmax_backward_", x, y)
+    value, name, from_y = x_or_y("log_softmax_backward_", x, y)
     return run_along_axis_inplace(AX_LOG_SOFTMAX, "log_softmax_backward_", grad, value,
                                   from_y, axis)
 

@@ -303,15 +303,22 @@ cdef object forward_inplace(const fa_kernel *k, str func, object x, const double
     return x
 
 
-cdef tuple backward_operand(const fa_kernel *k, str func, object x, object y):
-    """(the array the derivative is computed from, its name, whether it is y)."""
+cdef tuple x_or_y(str func, object x, object y):
+    """(the array a derivative is computed from, its name, whether it is y): exactly one
+    of the forward input x and the forward output y must be given."""
     if (x is None) == (y is None):
         raise TypeError(f"{func}: give exactly one of x (the forward input) and y "
                         f"(the forward output)")
+    return (x, "x", False) if y is None else (y, "y", True)
+
+
+cdef tuple backward_operand(const fa_kernel *k, str func, object x, object y):
+    """x_or_y, for an elementwise kernel (which may have no backward from y)."""
+    operand = x_or_y(func, x, y)
     if y is not None and k.backward_y[0] == NULL:
         raise TypeError(f"{func}: {func.split('_backward')[0]} has no backward from the "
                         f"output y; pass the forward input x")
-    return (x, "x", False) if y is None else (y, "y", True)
+    return operand
 
 
 cdef object backward(const fa_kernel *k, str func, object grad, object x, object y,

@@ -1,6 +1,8 @@
 """Which kernel loops does GCC vectorize? Renders and cythonizes pyx/_kernels.pyx, compiles
-it with setup.py's flags plus -fopt-info-vec and reports, for every kernel block
-function, its three loops: in place, contiguous, strided.
+it with setup.py's flags plus -fopt-info-vec and reports, for every elementwise kernel
+block function, its three loops: in place, contiguous, strided. With --all it also lists
+how many loops of each per-channel segment and axis task function vectorized (their
+loop structure varies, so those are listed, not judged).
 
     python pyx/devtools/vec_report.py [--variant=avx2] [--all] [extra gcc flags]
 
@@ -20,13 +22,15 @@ import numpy
 
 ROOT = Path(__file__).resolve().parents[2]
 BLOCK = re.compile(r"static CYTHON_INLINE void __pyx_f_7fastact_\d+_kernels_[a-z0-9]+_(\w+_block_f(?:32|64))\(")
+OTHER = re.compile(r"static (?:CYTHON_INLINE )?void __pyx_f_7fastact_\d+_kernels_[a-z0-9]+_"
+                   r"(\w+_(?:segment|task)\w*_f(?:32|64))\([^;]*$")
 
 
-def loop_lines(source):
-    """{block function: [line of each `for (` loop]} in the generated C."""
+def loop_lines(source, pattern=BLOCK):
+    """{function: [line of each `for (` loop]} in the generated C."""
     loops, current = {}, None
     for number, line in enumerate(source.read_text().split("\n"), 1):
-        m = BLOCK.match(line)
+        m = pattern.match(line)
         if m:
             current = m.group(1)
             loops[current] = []
@@ -82,6 +86,10 @@ def main():
                 bad += 1
             if "--all" in sys.argv or "SCALAR" in status[:2]:
                 print(f"{variant:8s} {block:45s} in-place/contiguous/strided: {' '.join(status)}")
+        if "--all" in sys.argv:
+            for function, lines in loop_lines(source, OTHER).items():
+                print(f"{variant:8s} {function:45s} loops vectorized: "
+                      f"{sum(n in done for n in lines)}/{len(lines)}")
     print(f"{bad} block functions with a scalar unit-stride loop")
 
 
