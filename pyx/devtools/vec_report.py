@@ -1,7 +1,7 @@
 """Which kernel loops does GCC vectorize? Renders and cythonizes pyx/_kernels.pyx, compiles
 it with setup.py's flags plus -fopt-info-vec and reports, for every elementwise kernel
 block function, its three loops: in place, contiguous, strided. With --all it also lists
-how many loops of each per-channel segment and axis task function vectorized (their
+how many loops of each per-channel segment and axis task (rows/cols) function vectorized (their
 loop structure varies, so those are listed, not judged).
 
     python pyx/devtools/vec_report.py [--variant=avx2] [--all] [extra gcc flags]
@@ -23,7 +23,7 @@ import numpy
 ROOT = Path(__file__).resolve().parents[2]
 BLOCK = re.compile(r"static CYTHON_INLINE void __pyx_f_7fastact_\d+_kernels_[a-z0-9]+_(\w+_block_f(?:32|64))\(")
 OTHER = re.compile(r"static (?:CYTHON_INLINE )?void __pyx_f_7fastact_\d+_kernels_[a-z0-9]+_"
-                   r"(\w+_(?:segment|task)\w*_f(?:32|64))\([^;]*$")
+                   r"(\w+_(?:segment|task|rows|cols)\w*_f(?:32|64))\([^;]*$")
 
 
 def loop_lines(source, pattern=BLOCK):
