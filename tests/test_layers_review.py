@@ -191,6 +191,28 @@ def test_axis_family_aliasing(shape, axis, dtype):
     assert same_bits(fastact.maxout_backward(gh, t, 2, axis=axis, out=t), want)
 
 
+def test_out_is_x_in_non_c_layouts_and_rrelu_in_place_on_a_transposed_view():
+    rng = np.random.default_rng(36)
+    x0 = rng.normal(0, 2, (5, 7, 6))
+    g0 = rng.normal(0, 1, x0.shape)
+    for axis in range(3):
+        for f in SOFTMAXES:
+            fwd, bwd = getattr(fastact, f), getattr(fastact, f + "_backward")
+            want, want_b = fwd(x0, axis=axis), bwd(g0, x0, axis=axis)
+            for name, x in fresh_layouts(x0).items():
+                assert fwd(x, axis=axis, out=x) is x and same_bits(x, want), (f, name, axis)
+            for name, x in fresh_layouts(x0).items():
+                assert bwd(g0, x, axis=axis, out=x) is x and same_bits(x, want_b), (f, name, axis)
+    x = rng.normal(0, 1, (6, 9))
+    want_y, want_s = fastact.rrelu(np.ascontiguousarray(x.T), training=True, seed=7)
+    xt = x.T
+    _, s = fastact.rrelu_(xt, training=True, seed=7)              # C-order index of x.T
+    assert same_bits(xt, want_y) and same_bits(s, want_s)
+    slopes = np.zeros((9, 12))[:, ::2]                              # non-contiguous slopes
+    _, s2 = fastact.rrelu(x.T, training=True, seed=7, slopes=slopes)
+    assert s2 is slopes and same_bits(slopes, want_s)
+
+
 # ------------------------------------------------ channel family: aliasing in layouts
 def channel_params(name, rng, C, shared):
     n = () if shared else (C,)
