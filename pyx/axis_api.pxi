@@ -36,8 +36,8 @@ cdef Py_ssize_t group_of(str func, object pieces) except -1:
     """maxout's `pieces` as a positive int (TypeError / ValueError)."""
     if isinstance(pieces, bool) or not isinstance(pieces, numbers.Integral):
         raise TypeError(f"{func}: pieces must be an int, got {type(pieces).__name__}")
-    if pieces < 1:
-        raise ValueError(f"{func}: pieces must be >= 1, got {pieces}")
+    if not 1 <= pieces < 2 ** 62:
+        raise ValueError(f"{func}: pieces must be >= 1 (and < 2**62), got {pieces}")
     return pieces
 
 

@@ -17,10 +17,10 @@ cdef int normalize_axis(str func, object axis, int ndim) except -1:
     """axis as an index in [0, ndim), or TypeError / numpy.exceptions.AxisError."""
     if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
         raise TypeError(f"{func}: axis must be an int, got {type(axis).__name__}")
-    cdef Py_ssize_t a = axis
-    if not -ndim <= a < ndim:
+    if not -ndim <= axis < ndim:      # compared as Python ints: no overflow
         raise np.exceptions.AxisError(
             f"{func}: axis {axis} is out of bounds for an array of dimension {ndim}")
+    cdef Py_ssize_t a = axis
     return a + ndim if a < 0 else a
 
 

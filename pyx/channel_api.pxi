@@ -5,8 +5,9 @@
 # prelu, srelu and apl share one wrapper (channel_apply): validate everything (arrays,
 # axis, parameter shapes, out) before any kernel writes, convert the parameters into one
 # (nparams, channels) array in the compute dtype (a shared parameter repeated over the
-# channels), view the operands as (outer, channels, inner), run the kernel without the
-# GIL, and fold the parameter gradients of shared parameters over the channels.
+# channels; (nparams, 1) when every parameter is shared, and the kernel then sees no
+# channel axis), view the operands as (outer, channels, inner), run the kernel without
+# the GIL, and fold the parameter gradients of shared parameters over the channels.
 
 include "channel_table.pxi"
 
@@ -48,7 +49,8 @@ cdef int channel_axis(str func, object xa, object axis) except -2:
 cdef class ChannelParams:
     """The parameters of one call, validated and laid out for the kernel."""
     cdef list names, shapes, shared, rows
-    cdef object table                     # (nparams, channels) in the compute dtype
+    cdef object table                     # (nparams, width) in the compute dtype
+    cdef Py_ssize_t width                 # channels, or 1 when every parameter is shared
 
 
 cdef ChannelParams channel_params(str func, list given, int terms, object xshape, int ax,
@@ -87,38 +89,39 @@ cdef ChannelParams channel_params(str func, list given, int terms, object xshape
         p.shapes.append(arr.shape)
         p.shared.append(shared)
         p.rows.append(block.shape[0])
-        with np.errstate(over="ignore"):
-            blocks.append(np.broadcast_to(block.astype(cdt), (block.shape[0], channels)))
+        blocks.append(block)
+    # all shared: the kernel sees no channel axis (no table, no sums of channel width)
+    p.width = 1 if all(p.shared) else channels
+    with np.errstate(over="ignore"):
+        blocks = [np.broadcast_to(block.astype(cdt), (block.shape[0], p.width)) for block in blocks]
     p.table = np.ascontiguousarray(np.concatenate(blocks, axis=0), dtype=cdt)
     return p
 
 
 cdef tuple parameter_gradients(ChannelParams p, object sums, object rdt):
-    """The (nparams, channels) double sums as one gradient per parameter, in its shape."""
+    """The (nparams, width) double sums as one gradient per parameter, in its shape."""
     grads = []
     cdef Py_ssize_t row = 0
     for shape, shared, rows in zip(p.shapes, p.shared, p.rows):
         part = sums[row:row + rows]
         row += rows
-        if shared:
-            part = part.sum(axis=1)               # a fixed order: shape-dependent only
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):   # inf and NaN are results
+            if shared:
+                part = part.sum(axis=1)           # a fixed order: shape-dependent only
             grads.append(part.reshape(shape).astype(rdt))
     return tuple(grads)
 
 
 cdef bint fill_view(cnp.ndarray arr, int ax, View3 *view) noexcept:
-    """arr as (outer, channels, inner); a channel-less array is all inner. A single
-    channel with inner == 1 is turned into inner == outer, so that its loop is long."""
-    cdef Py_ssize_t i
+    """arr as (outer, channels, inner). ax < 0 (no channel axis, or every parameter
+    shared): the whole array as one inner run, if its axes merge (in their logical
+    order, so that every operand is walked alike). A single channel with inner == 1 is
+    turned into inner == outer, so that its loop is long."""
     if ax < 0:
         view.data = <char*>cnp.PyArray_DATA(arr)
         view.shape[0] = view.shape[1] = 1
-        view.shape[2] = cnp.PyArray_SIZE(arr)
         view.strides[0] = view.strides[1] = 0
-        view.strides[2] = (cnp.PyArray_STRIDES(arr)[0] // cnp.PyArray_ITEMSIZE(arr)
-                           if cnp.PyArray_NDIM(arr) == 1 else 1)
-        return True
+        return merge_axes(arr, 0, cnp.PyArray_NDIM(arr), &view.shape[2], &view.strides[2])
     if not as_view3(arr, ax, view):
         return False
     if view.shape[1] == 1 and view.shape[2] == 1:
@@ -146,6 +149,8 @@ cdef object channel_apply(int act, str func, object grad, object x, list given, 
     cdef int ax = channel_axis(func, xa, axis)
     cdef Py_ssize_t channels = xa.shape[ax] if ax >= 0 else 1
     cdef ChannelParams p = channel_params(func, given, terms, xa.shape, ax, channels, cdt)
+    if p.width == 1:
+        ax = -1                  # every parameter shared: no channel axis for the kernel
     if act == FA_SRELU and not bool(np.all(p.table[0] <= p.table[2])):
         raise ValueError(f"{func}: t_left <= t_right is required (in every channel)")
     if out is not None:
@@ -195,8 +200,8 @@ cdef object channel_apply(int act, str func, object grad, object x, list given, 
     call.params = cnp.PyArray_DATA(table)
     call.nparams = table.shape[0]
     call.nthreads = num_threads
-    cdef cnp.ndarray sums = np.zeros((call.nparams, channels), np.float64)
-    call.param_grad = <double*>cnp.PyArray_DATA(sums)
+    cdef cnp.ndarray sums = np.zeros((call.nparams, p.width if backward_form else 0), np.float64)
+    call.param_grad = <double*>cnp.PyArray_DATA(sums) if backward_form else NULL
     cdef int slot = slot_of(cdt), status
     cdef fa_channel_fn kernel
     if backward_form:
@@ -346,6 +351,7 @@ cdef check_slopes(str func, object slopes, object shape, object dtype):
         raise ValueError(f"{func}: slopes has shape {slopes.shape}, x has shape {shape}")
     if not slopes.flags.writeable:
         raise ValueError(f"{func}: slopes is read-only")
+    check_distinct_elements(func, "slopes", slopes)
 
 
 cdef cnp.ndarray c_work(object arr, object cdt, list avoid):
@@ -397,10 +403,11 @@ cdef object rrelu_train(str func, object x, object out, object slopes, unsigned 
         result = x
     else:
         result = finish(y, out, rdt)
-    if slopes is None:
-        slopes = s if s.dtype == rdt else s.astype(rdt)
-    elif s is not slopes:
-        np.copyto(slopes, s, casting="unsafe")
+    with np.errstate(over="ignore"):         # float16 slopes: inf is the rounded value
+        if slopes is None:
+            slopes = s if s.dtype == rdt else s.astype(rdt)
+        elif s is not slopes:
+            np.copyto(slopes, s, casting="unsafe")
     return result, slopes
 
 

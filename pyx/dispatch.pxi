@@ -132,6 +132,18 @@ cdef bint overlaps(cnp.ndarray a, cnp.ndarray b):
     return alo < bhi and blo < ahi
 
 
+cdef check_distinct_elements(str func, str arg, cnp.ndarray arr):
+    """A written array must not be a view whose elements overlap (a zero stride, as in a
+    writeable broadcast view): each result would land on the same memory several times."""
+    cdef int i
+    if cnp.PyArray_SIZE(arr) == 0:
+        return                       # no elements (NumPy may give such arrays 0 strides)
+    for i in range(cnp.PyArray_NDIM(arr)):
+        if cnp.PyArray_STRIDES(arr)[i] == 0 and cnp.PyArray_DIMS(arr)[i] > 1:
+            raise ValueError(f"{func}: {arg} has a zero stride on axis {i} (a broadcast "
+                             f"view?): its elements overlap, so it cannot be written")
+
+
 cdef check_writeable_float(str func, str arg, object arr):
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"{func}: {arg} must be a numpy.ndarray of float32 or float64 "
@@ -141,6 +153,7 @@ cdef check_writeable_float(str func, str arg, object arr):
                         f"order) to be written in place, got {arr.dtype}")
     if not arr.flags.writeable:
         raise ValueError(f"{func}: {arg} is read-only")
+    check_distinct_elements(func, arg, arr)
 
 
 cdef check_out(str func, object out, object shape, object dtype):
@@ -152,6 +165,7 @@ cdef check_out(str func, object out, object shape, object dtype):
         raise ValueError(f"{func}: out has shape {out.shape}, the result has shape {shape}")
     if not out.flags.writeable:
         raise ValueError(f"{func}: out is read-only")
+    check_distinct_elements(func, "out", out)
 
 
 cdef check_same_shape(str func, object a, str a_name, object b, str b_name):

@@ -1,4 +1,4 @@
-"""Review tests for the learnable (prelu, srelu, apl), random (rrelu) and axis-wise
+"""Edge cases of the learnable (prelu, srelu, apl), random (rrelu) and axis-wise
 (softmax, log_softmax, maxout, glu) activations: behaviour the other test files do not
 pin down. Bitwise layout independence of every form (in place, backward from x and y,
 out=) for the axis family, exact and partial aliasing of every operand pair, read-only
@@ -551,3 +551,85 @@ def test_the_gil_is_released_during_a_long_kernel(restore_threads):
         hi = span["stop"] - 0.25 * (span["stop"] - span["start"])
         stamps = np.array(stamps)
         assert np.count_nonzero((stamps > lo) & (stamps < hi)) > 100
+
+
+# ---------------------------------------------- regressions found by review (B1 - B5)
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_infinite_parameter_gradient_contributions_give_inf_not_nan(dtype):
+    """An infinite (or overflowing) contribution to a parameter gradient sums to ±inf."""
+    x = np.array([[-np.inf, -1.0]], dtype)
+    assert fastact.prelu_backward(np.ones_like(x), x, 0.25, axis=0)[1] == -np.inf
+    big = np.array([[1e300, 1e300]])
+    assert fastact.prelu_backward(big, np.array([[-1e10, -1e10]]), 0.25, axis=0)[1] == -np.inf
+    _, ga, gb = fastact.apl_backward(np.ones_like(x), -x, [1.0], [0.0])    # x = +inf, 1
+    assert ga == 0 and gb == 0                  # +inf: every hinge is off
+    _, ga, gb = fastact.apl_backward(np.ones_like(x), x, [1.0], [0.0])     # x = -inf, -1
+    assert ga == np.inf and gb == 2
+    grads = fastact.srelu_backward(np.ones_like(x), x, -0.5, 0.5, 0.5, 2.0)
+    assert grads[2] == -np.inf and np.isfinite(grads[1])
+
+
+def test_nan_input_makes_every_parameter_gradient_nan():
+    x = np.array([[np.nan, -1.0]])
+    g = np.ones_like(x)
+    assert all(np.isnan(v) for v in fastact.srelu_backward(g, x, -0.5, 0.5, 0.5, 2.0)[1:])
+    assert all(np.isnan(v) for v in fastact.apl_backward(g, x, [1.0], [0.0])[1:])
+    assert np.isnan(fastact.prelu_backward(g, x, 0.25)[1])
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_flat_srelu_piece_is_its_threshold_at_infinity(dtype):
+    x = np.array([[-np.inf, np.inf, np.nan]], dtype)
+    y = fastact.srelu(x, -1.0, 0.0, 1.0, 0.0, axis=0)
+    assert y[0, 0] == -1 and y[0, 1] == 1 and np.isnan(y[0, 2])
+
+
+def test_shared_parameters_allocate_nothing_per_channel():
+    """Shared parameters on a huge channel axis: no (nparams, C) table or sums (this
+    would need 6 GB if they were allocated per channel)."""
+    x = np.zeros((0, 1 << 28), np.float32)
+    assert fastact.prelu(x, 0.25).shape == x.shape
+    a = b = np.zeros(3)
+    g, ga, gb = fastact.apl_backward(x, x, a, b)
+    assert ga.shape == (3,) and not ga.any()
+    x = np.linspace(-2, 2, 3 * 40000).reshape(3, 40000)
+    ref = np.where(x > 0, x, 0.25 * x)
+    assert same_bits(fastact.prelu(x, 0.25), ref)
+    gx, gw = fastact.prelu_backward(np.ones_like(x), x, np.float64(0.25))
+    assert gw == pytest.approx(x[x <= 0].sum(), rel=1e-15)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: fastact.softmax(np.ones(3), axis=2 ** 63),
+    lambda: fastact.maxout(np.ones((2, 4)), 2 ** 63),
+    lambda: fastact.prelu(np.ones((2, 3)), 0.1, axis=2 ** 63),
+    lambda: fastact.glu(np.ones((2, 4)), axis=-2 ** 70),
+])
+def test_huge_axis_or_pieces_is_a_value_error(call):
+    with pytest.raises(ValueError):
+        call()
+
+
+def test_written_arrays_with_overlapping_elements_are_rejected():
+    """A writeable broadcast view (zero stride) as in-place target, out or slopes."""
+    base = np.array([[1.0, 2.0, 3.0, 4.0]])
+    x = np.lib.stride_tricks.as_strided(base, shape=(3, 4), strides=(0, 8))
+    assert x.flags.writeable
+    before = x.copy()
+    for call in (lambda: fastact.softmax_(x), lambda: fastact.prelu_(x, 0.25, axis=1),
+                 lambda: fastact.leaky_relu_(x), lambda: fastact.relu(np.ones((3, 4)), out=x),
+                 lambda: fastact.rrelu(np.ones((3, 4)), training=True, seed=1, slopes=x)):
+        with pytest.raises(ValueError, match="zero stride"):
+            call()
+        assert same_bits(x, before)
+
+
+def test_no_floating_point_error_escapes_after_writing():
+    """Overflow to inf is a result, not an error, even under np.errstate(all='raise')."""
+    g = np.ones((1, 2))
+    with np.errstate(all="raise"):
+        gx, gw = fastact.prelu_backward_(g, np.array([[-1e308, -1e308]]), 0.25)
+        assert gw == -np.inf
+        y, s = fastact.rrelu(np.full(4, -1.0, np.float16), lower=-1e5, upper=-7e4,
+                             training=True, seed=3)
+        assert s.dtype == np.float16 and np.isinf(s).all()
