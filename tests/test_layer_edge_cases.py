@@ -633,3 +633,23 @@ def test_no_floating_point_error_escapes_after_writing():
         y, s = fastact.rrelu(np.full(4, -1.0, np.float16), lower=-1e5, upper=-7e4,
                              training=True, seed=3)
         assert s.dtype == np.float16 and np.isinf(s).all()
+
+
+@pytest.mark.parametrize("channels", [2, 3, 16, 63])
+def test_few_channels_last_are_tiled_into_long_rows(channels, restore_threads):
+    """(N, C) with small C runs R rows as one of R*C channels (and the N % R rows left as
+    they are): same values, exact parameter gradients, same bits for every thread count
+    and layout."""
+    import math
+    rng = np.random.default_rng(channels)
+    x = rng.standard_normal((1000 * channels + 7, channels)) * 3
+    g = rng.standard_normal(x.shape)
+    w = np.linspace(0.1, 0.4, channels)
+    assert same_bits(fastact.prelu(x, w), np.where(x > 0, x, w * x))
+    gx, gw = fastact.prelu_backward(g, x, w)
+    assert same_bits(gx, np.where(x > 0, g, w * g))
+    exact = [math.fsum(g[:, c][x[:, c] <= 0] * x[:, c][x[:, c] <= 0]) for c in range(channels)]
+    assert np.allclose(gw, exact, rtol=4e-16, atol=0)
+    for threads, layout in [(1, np.asfortranarray(x)), (2, x), (3, x[::-1][::-1])]:
+        fastact.set_num_threads(threads)
+        assert same_bits(fastact.prelu_backward(g, layout, w)[1], gw)
