@@ -665,6 +665,36 @@ def test_results_do_not_depend_on_the_thread_count(dtype, restore_threads):
             assert all(same_bits(a, b) for a, b in zip(results[0], other))
 
 
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_short_rows_across_threads_and_in_place(dtype, restore_threads):
+    """Short rows (computed in column mode across blocks of 64 rows for some ops): the same
+    bits for any thread count, in place as out of place, and for a row alone as in a block
+    (a partial last block of rows included)."""
+    rng = np.random.default_rng(9)
+    for shape in [(5001, 32), (20003, 7), (4099, 1), (70, 32)]:
+        x = rng.normal(0, 5, shape).astype(dtype)
+        g = rng.normal(0, 1, shape).astype(dtype)
+        calls = {"softmax": lambda a, b: fastact.softmax(a),
+                 "log_softmax": lambda a, b: fastact.log_softmax(a),
+                 "softmax_backward": lambda a, b: fastact.softmax_backward(b, a),
+                 "log_softmax_backward": lambda a, b: fastact.log_softmax_backward(b, a)}
+        for name, call in calls.items():
+            results = []
+            for n in (1, 2, 3):
+                fastact.set_num_threads(n)
+                results.append(call(x, g))
+            assert all(same_bits(results[0], r) for r in results[1:]), (name, shape)
+            for i in (0, shape[0] // 2, shape[0] - 1):          # a row alone
+                assert same_bits(call(x[i:i + 1], g[i:i + 1])[0], results[0][i]), (name, shape, i)
+            if "backward" in name:
+                target = g.copy()
+                getattr(fastact, name + "_")(target, x)
+            else:
+                target = x.copy()
+                getattr(fastact, name + "_")(target)
+            assert same_bits(target, results[0]), (name, shape, "in place")
+
+
 def test_public_names_and_stubs():
     names = ["softmax", "softmax_", "softmax_backward", "softmax_backward_", "log_softmax",
              "log_softmax_", "log_softmax_backward", "log_softmax_backward_", "maxout",
