@@ -401,18 +401,6 @@ cdef unsigned long long rrelu_seed(str func, object seed) except? 0:
     return int(seed)
 
 
-cdef check_slopes(str func, object slopes, object shape, object dtype):
-    if not isinstance(slopes, np.ndarray):
-        raise TypeError(f"{func}: slopes must be a numpy.ndarray, got {type(slopes).__name__}")
-    if slopes.dtype != dtype:
-        raise TypeError(f"{func}: slopes has dtype {slopes.dtype}, the result has dtype {dtype}")
-    if slopes.shape != shape:
-        raise ValueError(f"{func}: slopes has shape {slopes.shape}, x has shape {shape}")
-    if not slopes.flags.writeable:
-        raise ValueError(f"{func}: slopes is read-only")
-    check_distinct_elements(func, "slopes", slopes)
-
-
 cdef cnp.ndarray c_work(object arr, object cdt, list avoid):
     """arr if a kernel can write it as one C-contiguous run sharing no memory with the
     arrays in `avoid`, else a fresh C-contiguous array."""
@@ -438,7 +426,7 @@ cdef object rrelu_train(str func, object x, object out, object slopes, unsigned 
     if out is not None:
         check_out(func, out, xa.shape, rdt)
     if slopes is not None:
-        check_slopes(func, slopes, xa.shape, rdt)
+        check_out(func, slopes, xa.shape, rdt, "slopes")
         if np.may_share_memory(slopes, x if inplace else out):
             raise ValueError(f"{func}: slopes shares memory with the output")
     # ---- nothing written so far ----

@@ -156,16 +156,18 @@ cdef check_writeable_float(str func, str arg, object arr):
     check_distinct_elements(func, arg, arr)
 
 
-cdef check_out(str func, object out, object shape, object dtype):
+cdef check_out(str func, object out, object shape, object dtype, str arg="out"):
+    """An array the caller gives to be written (out, rrelu's slopes): an ndarray of the
+    result's dtype and shape, writeable, its elements distinct."""
     if not isinstance(out, np.ndarray):
-        raise TypeError(f"{func}: out must be a numpy.ndarray, got {type(out).__name__}")
+        raise TypeError(f"{func}: {arg} must be a numpy.ndarray, got {type(out).__name__}")
     if out.dtype != dtype:
-        raise TypeError(f"{func}: out has dtype {out.dtype}, the result has dtype {dtype}")
+        raise TypeError(f"{func}: {arg} has dtype {out.dtype}, the result has dtype {dtype}")
     if out.shape != shape:
-        raise ValueError(f"{func}: out has shape {out.shape}, the result has shape {shape}")
+        raise ValueError(f"{func}: {arg} has shape {out.shape}, the result has shape {shape}")
     if not out.flags.writeable:
-        raise ValueError(f"{func}: out is read-only")
-    check_distinct_elements(func, "out", out)
+        raise ValueError(f"{func}: {arg} is read-only")
+    check_distinct_elements(func, arg, out)
 
 
 cdef check_same_shape(str func, object a, str a_name, object b, str b_name):
