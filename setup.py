@@ -101,9 +101,9 @@ class BuildExt(build_ext):
 
 
 codegen.render_all()
-include_dirs = [numpy.get_include(), str(ROOT / "pyx" / "include")]
+include_dirs = [numpy.get_include(), str(ROOT / "fastact" / "include")]
 # every module is rebuilt when any header, include or template changes
-depends = sorted(str(p.relative_to(ROOT)) for pattern in ("pyx/*.pxi", "pyx/*.tp", "pyx/include/*.h")
+depends = sorted(str(p.relative_to(ROOT)) for pattern in ("pyx/*.pxi", "pyx/*.tp", "fastact/include/*.h", "fastact/*.pxd")
                  for p in ROOT.glob(pattern))
 extensions = [
     Extension(f"fastact.{name}", [f"pyx/{name}.pyx"], include_dirs=include_dirs, depends=depends,
@@ -112,7 +112,7 @@ extensions = [
 ]
 
 setup(
-    ext_modules=cythonize(extensions, include_path=["pyx"], language_level=3,
+    ext_modules=cythonize(extensions, include_path=["pyx", str(ROOT)], language_level=3,
                           compiler_directives={"embedsignature": True}),
     cmdclass={"build_ext": BuildExt},
 )

@@ -27,6 +27,7 @@ cdef int load_channel_kernels(object module) except -1:
     CHANNEL = <const fa_channel_table*>PyCapsule_GetPointer(
         module.CHANNEL_KERNELS, b"fastact.channel_table")
     RRELU_SLOPES.name = b"rrelu_backward_slopes"
+    RRELU_SLOPES.grain = FASTACT_GRAIN_CHEAP
     RRELU_SLOPES.forward[0] = RRELU_SLOPES.forward[1] = NULL
     RRELU_SLOPES.backward_x[0] = CHANNEL.rrelu_backward_slopes[0]
     RRELU_SLOPES.backward_x[1] = CHANNEL.rrelu_backward_slopes[1]

@@ -11,6 +11,7 @@
 # reversed views become one strided run; other views become rows of one inner run each.
 
 cimport numpy as cnp
+from cython.parallel cimport prange
 from cpython.pycapsule cimport PyCapsule_GetPointer
 import numbers
 import numpy as np
@@ -250,15 +251,53 @@ cdef inline bint mergeable(Plan *plan, int outer, int inner) noexcept:
     return True
 
 
-cdef void run_plan(Plan *plan, fa_unary_fn unary, fa_binary_fn binary,
+cdef inline Py_ssize_t block_count(Py_ssize_t n, Py_ssize_t grain, int nthreads) noexcept nogil:
+    """How many threads to use: each must get at least `grain` elements."""
+    cdef Py_ssize_t blocks = n // grain if grain > 0 else n
+    if blocks > nthreads:
+        blocks = nthreads
+    return blocks if blocks > 1 else 1
+
+
+cdef void run_unary(fa_unary_fn f, Py_ssize_t grain, Py_ssize_t itemsize, Py_ssize_t n,
+                    char *x, Py_ssize_t sx, char *out, Py_ssize_t so,
+                    const double *params, int nthreads) noexcept nogil:
+    """One run of an elementwise kernel, in contiguous blocks across threads."""
+    cdef Py_ssize_t b, lo, blocks = block_count(n, grain, nthreads)
+    if blocks == 1:
+        f(n, x, sx, out, so, params)
+        return
+    for b in prange(blocks, nogil=True, num_threads=blocks, schedule='static'):
+        lo = b * n // blocks
+        f((b + 1) * n // blocks - lo, x + lo * sx * itemsize, sx,
+          out + lo * so * itemsize, so, params)
+
+
+cdef void run_binary(fa_binary_fn f, Py_ssize_t grain, Py_ssize_t itemsize, Py_ssize_t n,
+                     char *g, Py_ssize_t sg, char *v, Py_ssize_t sv, char *out, Py_ssize_t so,
+                     const double *params, int nthreads) noexcept nogil:
+    cdef Py_ssize_t b, lo, blocks = block_count(n, grain, nthreads)
+    if blocks == 1:
+        f(n, g, sg, v, sv, out, so, params)
+        return
+    for b in prange(blocks, nogil=True, num_threads=blocks, schedule='static'):
+        lo = b * n // blocks
+        f((b + 1) * n // blocks - lo, g + lo * sg * itemsize, sg, v + lo * sv * itemsize, sv,
+          out + lo * so * itemsize, so, params)
+
+
+cdef void run_plan(Plan *plan, fa_unary_fn unary, fa_binary_fn binary, Py_ssize_t grain,
                    const double *params, int nthreads) noexcept nogil:
-    """Call the kernel once per innermost run of the plan."""
+    """Call the kernel on each innermost run of the plan."""
     cdef Py_ssize_t index[cnp.NPY_MAXDIMS]
+    cdef Py_ssize_t stride[MAX_OPS]
     cdef char *ptr[MAX_OPS]
     cdef int d, k, last = plan.ndim - 1
     cdef Py_ssize_t n = plan.shape[last] if plan.ndim > 0 else 1
     if plan.ndim < 0:
         return
+    for k in range(plan.nops):
+        stride[k] = plan.strides[k][last] if last >= 0 else 1
     for d in range(plan.ndim):
         index[d] = 0
     while True:
@@ -267,12 +306,11 @@ cdef void run_plan(Plan *plan, fa_unary_fn unary, fa_binary_fn binary,
             for d in range(last):
                 ptr[k] += index[d] * plan.strides[k][d] * plan.itemsize
         if plan.nops == 2:
-            unary(n, ptr[0], plan.strides[0][last] if last >= 0 else 1,
-                  ptr[1], plan.strides[1][last] if last >= 0 else 1, params, nthreads)
+            run_unary(unary, grain, plan.itemsize, n, ptr[0], stride[0], ptr[1], stride[1],
+                      params, nthreads)
         else:
-            binary(n, ptr[0], plan.strides[0][last] if last >= 0 else 1,
-                   ptr[1], plan.strides[1][last] if last >= 0 else 1,
-                   ptr[2], plan.strides[2][last] if last >= 0 else 1, params, nthreads)
+            run_binary(binary, grain, plan.itemsize, n, ptr[0], stride[0], ptr[1], stride[1],
+                       ptr[2], stride[2], params, nthreads)
         d = last - 1                  # advance the outer index like an odometer
         while d >= 0:
             index[d] += 1
@@ -284,12 +322,13 @@ cdef void run_plan(Plan *plan, fa_unary_fn unary, fa_binary_fn binary,
             return
 
 
-cdef run(list ops, fa_unary_fn unary, fa_binary_fn binary, const double *params):
+cdef run(list ops, fa_unary_fn unary, fa_binary_fn binary, Py_ssize_t grain,
+         const double *params):
     cdef Plan plan
     cdef int nthreads = num_threads
     make_plan(&plan, ops)
     with nogil:
-        run_plan(&plan, unary, binary, params, nthreads)
+        run_plan(&plan, unary, binary, grain, params, nthreads)
 
 
 # ---- the four public forms ----
@@ -306,14 +345,14 @@ cdef object forward(const fa_kernel *k, str func, object x, object out, const do
         target = xc                  # already a private copy: compute in it
     else:
         target = np.empty_like(xc)
-    run([xc, target], k.forward[slot_of(cdt)], NULL, params)
+    run([xc, target], k.forward[slot_of(cdt)], NULL, k.grain, params)
     return finish(target, out, rdt)
 
 
 cdef object forward_inplace(const fa_kernel *k, str func, object x, const double *params):
     check_writeable_float(func, "x", x)
     cdef cnp.ndarray xc = ready_copy(x, x.dtype)
-    run([xc, xc], k.forward[slot_of(x.dtype)], NULL, params)
+    run([xc, xc], k.forward[slot_of(x.dtype)], NULL, k.grain, params)
     if xc is not x:
         np.copyto(x, xc)
     return x
@@ -354,7 +393,7 @@ cdef object backward(const fa_kernel *k, str func, object grad, object x, object
     else:
         target = np.empty_like(gc)
     cdef int s = slot_of(cdt)
-    run([gc, vc, target], NULL, k.backward_y[s] if from_y else k.backward_x[s], params)
+    run([gc, vc, target], NULL, k.backward_y[s] if from_y else k.backward_x[s], k.grain, params)
     return finish(target, out, rdt)
 
 
@@ -369,7 +408,7 @@ cdef object backward_inplace(const fa_kernel *k, str func, object grad, object x
     if vc is va and overlaps(vc, gc):
         vc = vc.copy()               # grad is written while x/y is still being read
     cdef int s = slot_of(grad.dtype)
-    run([gc, vc, gc], NULL, k.backward_y[s] if from_y else k.backward_x[s], params)
+    run([gc, vc, gc], NULL, k.backward_y[s] if from_y else k.backward_x[s], k.grain, params)
     if gc is not grad:
         np.copyto(grad, gc)
     return grad

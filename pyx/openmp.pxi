@@ -1,4 +1,4 @@
-# OpenMP queries through pyx/include/fastact_openmp.h, which also builds without OpenMP.
+# OpenMP queries through fastact/include/fastact_openmp.h, which also builds without OpenMP.
 cdef extern from "fastact_openmp.h" nogil:
     int FA_HAVE_OPENMP
     int omp_get_max_threads()

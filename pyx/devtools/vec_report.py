@@ -1,6 +1,6 @@
 """Which kernel loops does GCC vectorize? Renders and cythonizes pyx/_kernels.pyx, compiles
 it with setup.py's flags plus -fopt-info-vec and reports, for every elementwise kernel
-block function, its three loops: in place, contiguous, strided. With --all it also lists
+(and block function), its three loops: in place, contiguous, strided. With --all it also lists
 how many loops of each per-channel segment and axis task (rows/cols) function vectorized (their
 loop structure varies, so those are listed, not judged).
 
@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy
 
 ROOT = Path(__file__).resolve().parents[2]
-BLOCK = re.compile(r"static CYTHON_INLINE void __pyx_f_7fastact_\d+_kernels_[a-z0-9]+_(\w+_block_f(?:32|64))\(")
+BLOCK = re.compile(r"static (?:CYTHON_INLINE )?void __pyx_f_7fastact_\d+_kernels_[a-z0-9]+_"
+                   r"((?!ax_)\w+_(?:forward|backward_[xy]|block)_f(?:32|64))\([^;]*$")
 OTHER = re.compile(r"static (?:CYTHON_INLINE )?void __pyx_f_7fastact_\d+_kernels_[a-z0-9]+_"
                    r"(\w+_(?:segment|task|rows|cols)\w*_f(?:32|64))\([^;]*$")
 
@@ -63,7 +64,7 @@ def setup_flags():
 
 def vectorized_lines(source, extra):
     cmd = ["gcc", *setup_flags(), "-fopenmp", "-fPIC",
-           "-I" + numpy.get_include(), "-I" + str(ROOT / "pyx" / "include"),
+           "-I" + numpy.get_include(), "-I" + str(ROOT / "fastact" / "include"),
            "-I" + sysconfig.get_paths()["include"], "-c", str(source), "-o", "/dev/null",
            "-fopt-info-vec-optimized", *extra]
     err = subprocess.run(cmd, capture_output=True, text=True).stderr

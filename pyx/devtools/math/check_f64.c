@@ -1,5 +1,5 @@
 /*
- * check_f64.c -- accuracy / vectorization / speed harness for ../fastact_math_f64.h
+ * check_f64.c -- accuracy / vectorization / speed harness for ../../../fastact/include/fastact_math_f64.h
  * (developer tool, not part of the build).
  *
  * Accuracy (runs the vectorized kernels below on many millions of inputs and compares
@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "../fastact_math_f64.h"
+#include "../../../fastact/include/fastact_math_f64.h"
 
 /* ------------------------------------------------------------------ kernels */
 #define KOOP(N, F) __attribute__((noinline)) void k_##N(double *restrict o, const double *restrict x, size_t n) { for (size_t i = 0; i < n; i++) o[i] = F(x[i]); }

@@ -1,7 +1,7 @@
 /* One out-of-place and one in-place loop per helper.  Compiled separately so
  * that -fopt-info-vec reports on exactly these loops, and linked into
  * check_f32 so the exhaustive test exercises the vectorized code path. */
-#include "../fastact_math_f32.h"
+#include "../../../fastact/include/fastact_math_f32.h"
 
 /* one loop per source line, so -fopt-info line numbers identify the loop */
 #define OOP(name) void loop_##name(float *restrict out, const float *restrict x, long n) { for (long i = 0; i < n; i++) out[i] = fa_##name##_f32(x[i]); }
