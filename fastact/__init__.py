@@ -11,12 +11,38 @@ The learnable, random and axis-wise activations (prelu, srelu, apl, rrelu, softm
 log_softmax, maxout, glu) have their own signatures: see LAYER_ACTIVATIONS and docs/.
 
 The kernels are compiled Cython: vectorized, OpenMP-parallel, GIL released.
+
+Plugins add activations (docs/plugins.md): ``available()`` lists every registered name,
+``get(name)`` describes one, and a plugin's activation is ``fastact.NAME`` like a
+built-in. Plugins load on first use of the registry, not at import.
 """
 
 from fastact._api import *  # noqa: F403  (the activations and the thread settings)
 from fastact._api import __all__ as _api_all
 from fastact._catalog import ACTIVATIONS, LAYER_ACTIVATIONS
-from fastact._config import show_config
+from fastact._config import compile_args, get_include, show_config
+from fastact.hookspecs import hookimpl
+from fastact.registry import (ActivationInfo, PluginWarning, available, get, plugins,
+                              register_plugin, unregister_plugin)
 
 __version__ = "0.1.0"
-__all__ = ["ACTIVATIONS", "LAYER_ACTIVATIONS", "show_config", *_api_all]
+__all__ = ["ACTIVATIONS", "LAYER_ACTIVATIONS", "ActivationInfo", "PluginWarning", "available",
+           "compile_args", "get", "get_include", "hookimpl", "plugins", "register_plugin",
+           "show_config", "unregister_plugin", *_api_all]
+
+
+def __getattr__(name):
+    """fastact.NAME (and NAME_, NAME_backward, NAME_backward_) of a plugin activation."""
+    if not name.startswith("_"):
+        from fastact.registry import REGISTRY
+        func = REGISTRY.form(name)
+        if func is not None:
+            return func
+    raise AttributeError(f"module 'fastact' has no attribute {name!r}")
+
+
+def __dir__():
+    from fastact.registry import REGISTRY
+    REGISTRY.ensure_loaded()
+    plugin_forms = {f for a in REGISTRY.activations.values() for f in a.forms()}
+    return sorted(set(globals()) | plugin_forms)

@@ -1,5 +1,6 @@
 """fastact.show_config(): what this build is and how it will run."""
 
+import os
 import platform
 import sys
 
@@ -33,3 +34,21 @@ def show_config() -> None:
         if key == "openmp" and not value:
             value = "off (built without OpenMP: kernels run serially)"
         print(f"{key:<{width}}  {value}")
+
+
+def get_include() -> str:
+    """The directory of fastact's C headers (fastact_kernel.h, fastact_math.h): the
+    include_dirs entry for an extension that cimports fastact.kernel or fastact.vmath."""
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "include")
+
+
+def compile_args() -> list:
+    """The compiler flags fastact's kernels are built with that matter to a plugin's:
+    -O3 for the vectorizer, -fno-math-errno (sqrt is an instruction) and
+    -fno-trapping-math (selects if-convert). Never -ffast-math: it breaks the math
+    helpers' rounding and NaN handling. For GCC and Clang; [] for other compilers."""
+    import sysconfig
+    compiler = (sysconfig.get_config_var("CC") or "").split()[:1]
+    if compiler and not any(k in compiler[0] for k in ("gcc", "clang", "cc")):
+        return []
+    return ["-O3", "-fno-math-errno", "-fno-trapping-math"]

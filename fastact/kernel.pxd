@@ -27,7 +27,7 @@ from cpython.pycapsule cimport PyCapsule_New
 cdef extern from "fastact_kernel.h":
     int FASTACT_KERNEL_ABI
     const char *FASTACT_KERNEL_CAPSULE
-    int FASTACT_MAX_PARAMS
+    enum: FASTACT_MAX_PARAMS
     Py_ssize_t FASTACT_GRAIN_CHEAP
     Py_ssize_t FASTACT_GRAIN_TRANSCENDENTAL
 
@@ -63,9 +63,9 @@ cdef inline void map_f32(scalar_f32 f, Py_ssize_t n, const void *x_, Py_ssize_t 
                          void *out_, Py_ssize_t so, const double *params) noexcept nogil:
     cdef const float *x = <const float*>x_
     cdef float *out = <float*>out_
-    cdef float p[4]
+    cdef float p[FASTACT_MAX_PARAMS]
     cdef Py_ssize_t i
-    for i in range(4):
+    for i in range(FASTACT_MAX_PARAMS):
         p[i] = <float>params[i]
     if sx == 1 and so == 1:
         if <const void*>x == <void*>out:
@@ -83,9 +83,9 @@ cdef inline void map_f64(scalar_f64 f, Py_ssize_t n, const void *x_, Py_ssize_t 
                          void *out_, Py_ssize_t so, const double *params) noexcept nogil:
     cdef const double *x = <const double*>x_
     cdef double *out = <double*>out_
-    cdef double p[4]
+    cdef double p[FASTACT_MAX_PARAMS]
     cdef Py_ssize_t i
-    for i in range(4):
+    for i in range(FASTACT_MAX_PARAMS):
         p[i] = params[i]
     if sx == 1 and so == 1:
         if <const void*>x == <void*>out:
@@ -105,9 +105,9 @@ cdef inline void map2_f32(scalar2_f32 f, Py_ssize_t n, const void *g_, Py_ssize_
     cdef const float *g = <const float*>g_
     cdef const float *v = <const float*>v_
     cdef float *out = <float*>out_
-    cdef float p[4]
+    cdef float p[FASTACT_MAX_PARAMS]
     cdef Py_ssize_t i
-    for i in range(4):
+    for i in range(FASTACT_MAX_PARAMS):
         p[i] = <float>params[i]
     if sg == 1 and sv == 1 and so == 1:
         if <const void*>g == <void*>out:
@@ -127,9 +127,9 @@ cdef inline void map2_f64(scalar2_f64 f, Py_ssize_t n, const void *g_, Py_ssize_
     cdef const double *g = <const double*>g_
     cdef const double *v = <const double*>v_
     cdef double *out = <double*>out_
-    cdef double p[4]
+    cdef double p[FASTACT_MAX_PARAMS]
     cdef Py_ssize_t i
-    for i in range(4):
+    for i in range(FASTACT_MAX_PARAMS):
         p[i] = params[i]
     if sg == 1 and sv == 1 and so == 1:
         if <const void*>g == <void*>out:

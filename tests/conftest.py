@@ -224,3 +224,19 @@ def pytest_terminal_summary(terminalreporter):
     for label, (strict, worst, nbad) in sorted(ULP_SUMMARY.items()):
         tr.write_line(f"{label:<58} {strict:10.3g} {worst:13.3g}"
                       + (f"   FAIL ({nbad} points)" if nbad else ""))
+
+
+# ------------------------------------------------------------------ plugins
+@pytest.fixture
+def fresh_registry(monkeypatch):
+    """An empty, not yet loaded registry in place of fastact's, for in-process plugin
+    tests; fastact's module attributes are restored afterwards."""
+    import fastact.registry as registry
+    saved = dict(vars(fastact))
+    fresh = registry.Registry()
+    monkeypatch.setattr(registry, "REGISTRY", fresh)
+    yield fresh
+    module = vars(fastact)
+    for key in set(module) - set(saved):
+        del module[key]
+    module.update(saved)

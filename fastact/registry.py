@@ -1,0 +1,483 @@
+"""The registry: one description per activation, built-in or from a plugin.
+
+Design
+------
+* Every activation, fastact's own included, is added by a ``register_activations``
+  hook (fastact/hookspecs.py) calling ``register(name, ...)``; the built-ins come from
+  ``fastact/_builtins.py`` through the same hook, so plugins and built-ins are
+  described, listed and reached the same way.
+* Plugins are found through the ``fastact`` entry-point group and loaded lazily: on the
+  first ``available()``, ``get()`` or ``fastact.<plugin name>``, never at
+  ``import fastact``. FASTACT_LOAD_PLUGINS restricts them: unset loads every installed
+  plugin, empty loads none, a comma list loads only those distributions.
+* A plugin never breaks fastact. An import error, an exception in its hook, a name that
+  is taken or a malformed description becomes a ``PluginWarning`` naming the plugin
+  and the problem; ``get(name)`` then says why the activation is unavailable. A hook
+  that raises contributes nothing (its registrations are staged and dropped).
+* Replacing an activation that exists needs ``override=True``; the replaced one comes
+  back if the overriding plugin is unregistered.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import inspect
+import keyword
+import os
+import re
+import sys
+import threading
+import warnings
+from dataclasses import dataclass, field, replace
+from typing import Callable, Optional
+
+import pluggy
+
+from fastact import hookspecs
+
+ENTRY_POINT_GROUP = "fastact"
+LOAD_PLUGINS_ENV = "FASTACT_LOAD_PLUGINS"
+KINDS = ("elementwise", "per-channel", "random", "along an axis")
+SUFFIXES = ("", "_", "_backward", "_backward_")
+
+
+class PluginWarning(UserWarning):
+    """A plugin (or one of its activations) could not be loaded; the rest works."""
+
+
+@dataclass(frozen=True)
+class ActivationInfo:
+    """What fastact knows about one activation (``fastact.get(name)``)."""
+    name: str
+    kind: str                        # one of KINDS
+    forward: Callable                # NAME(x, *, out=None, **params)
+    forward_: Optional[Callable]     # NAME_(x, **params): in place (None: no in-place form)
+    backward: Callable               # NAME_backward(grad, x=None, *, y=None, out=None, **params)
+    backward_: Optional[Callable]    # NAME_backward_(grad, x=None, *, y=None, **params)
+    params: dict                     # hyper-parameters and their defaults
+    backward_from_y: bool            # the backward accepts y= (the forward's output)
+    implementation: str              # "compiled kernels", "numpy functions" or "functions"
+    source: str                      # "built-in" or which plugin registered it
+    plugin: Optional[str] = None     # the plugin's name (None for built-ins)
+    distribution: Optional[str] = None
+    signature: str = ""              # the forward call, as the docs write it
+    formula: str = ""
+    derivative: str = ""
+    output_range: str = ""
+    monotonic: Optional[bool] = None
+    zero_centred: Optional[bool] = None
+    smooth: Optional[bool] = None
+    saturating: str = ""             # "", "left", "right" or "both"
+    reference: Optional[Callable] = None             # float64 NumPy forward, for checks
+    reference_derivative: Optional[Callable] = None
+    doc: str = ""
+
+    @property
+    def builtin(self) -> bool:
+        return self.plugin is None
+
+    def forms(self) -> dict:
+        """{public name: function} of the forms this activation has."""
+        funcs = (self.forward, self.forward_, self.backward, self.backward_)
+        return {self.name + s: f for s, f in zip(SUFFIXES, funcs) if f is not None}
+
+
+@dataclass
+class PluginRecord:
+    """One plugin and what became of it (``fastact.plugins()``)."""
+    name: str
+    distribution: Optional[str] = None
+    version: Optional[str] = None
+    entry_point: Optional[str] = None
+    activations: list = field(default_factory=list)
+    error: Optional[str] = None
+    overridden: dict = field(default_factory=dict)   # name -> the info it replaced
+
+    @property
+    def label(self) -> str:
+        if self.distribution:
+            return (f"plugin {self.name!r} (distribution {self.distribution} "
+                    f"{self.version}, entry point {self.entry_point!r})")
+        return "built-in activations" if self.name == "fastact" else f"plugin {self.name!r}"
+
+
+def normalize(dist_name: str) -> str:
+    """A distribution name compared as pip does (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", dist_name).lower()
+
+
+class Registry:
+    def __init__(self):
+        self.lock = threading.RLock()
+        self.loaded = False
+        self.activations: dict = {}        # name -> ActivationInfo, registration order
+        self.unavailable: dict = {}        # name -> why
+        self.plugins: dict = {}            # plugin name -> PluginRecord
+        self.in_process: list = []         # (plugin object, name) given to register_plugin
+        self.builtin_names: set = set()
+        self.manager = pluggy.PluginManager("fastact")
+        self.manager.add_hookspecs(hookspecs)
+
+    # ---- loading ----
+
+    def ensure_loaded(self):
+        if not self.loaded:
+            with self.lock:
+                if not self.loaded:
+                    self.loaded = True        # first: a hook calling get() must not recurse
+                    self.load()
+
+    def load(self):
+        from fastact import _builtins
+        self.run_plugin(_builtins, PluginRecord("fastact"))
+        for record, entry_point in self.entry_points():
+            try:
+                plugin = entry_point.load()
+            except Exception as exc:  # noqa: BLE001 (any import failure is the plugin's)
+                self.fail(record, f"failed to import: {type(exc).__name__}: {exc}")
+                continue
+            self.run_plugin(plugin, record)
+        for plugin, name in self.in_process:
+            self.run_plugin(plugin, PluginRecord(name))
+
+    def entry_points(self):
+        """(record, entry point) of every installed plugin FASTACT_LOAD_PLUGINS allows."""
+        wanted = os.environ.get(LOAD_PLUGINS_ENV)
+        allowed = None if wanted is None else {normalize(n) for n in wanted.split(",") if n.strip()}
+        found, seen = [], set()
+        for dist in importlib.metadata.distributions():
+            dist_name = dist.metadata["Name"] or "?"
+            key = normalize(dist_name)
+            if key in seen:
+                continue                       # the same distribution twice on sys.path
+            eps = [ep for ep in dist.entry_points if ep.group == ENTRY_POINT_GROUP]
+            if not eps:
+                continue
+            seen.add(key)
+            if allowed is not None and key not in allowed:
+                continue
+            for ep in eps:
+                found.append((PluginRecord(ep.name, dist_name, dist.version, ep.name), ep))
+        if allowed:
+            for missing in sorted(allowed - seen):
+                warnings.warn(f"{LOAD_PLUGINS_ENV} names {missing!r}, which is not an "
+                              f"installed fastact plugin distribution", PluginWarning,
+                              stacklevel=5)
+        found.sort(key=lambda item: (normalize(item[0].distribution), item[0].name))
+        return found
+
+    def run_plugin(self, plugin, record: PluginRecord):
+        """Call one plugin's hook and commit what it registered, or report why not."""
+        if record.name in self.plugins:
+            self.fail(record, f"a plugin named {record.name!r} is already registered")
+            return
+        self.plugins[record.name] = record
+        try:
+            self.manager.register(plugin, name=record.name)
+        except Exception as exc:  # noqa: BLE001 (pluggy's validation of the hookimpls)
+            self.fail(record, f"is not a valid fastact plugin: {exc}")
+            return
+        others = [p for p in self.manager.get_plugins() if p is not plugin]
+        caller = self.manager.subset_hook_caller("register_activations", remove_plugins=others)
+        staged = []
+        try:
+            caller(register=Registrar(self, record, staged))
+        except Exception as exc:  # noqa: BLE001 (a plugin's bug must not break fastact)
+            why = f"raised in register_activations: {type(exc).__name__}: {exc}"
+            self.fail(record, why)
+            for entry in staged:
+                if entry.info is not None:
+                    self.unavailable.setdefault(entry.info.name, f"{record.label} {why}")
+            return
+        for entry in staged:
+            self.commit(record, entry)
+
+    def fail(self, record: PluginRecord, why: str):
+        record.error = why
+        self.plugins.setdefault(record.name, record)
+        warnings.warn(f"fastact: {record.label} {why}; it is skipped, everything else "
+                      f"works", PluginWarning, stacklevel=4)
+
+    def reject(self, record: PluginRecord, name: str, why: str):
+        message = f"{record.label} registered activation {name!r}, which is unavailable: {why}"
+        self.unavailable[name] = message
+        warnings.warn(f"fastact: {message}", PluginWarning, stacklevel=4)
+
+    def commit(self, record: PluginRecord, entry):
+        if entry.error is not None:
+            self.reject(record, entry.name, entry.error)
+            return
+        info = entry.info
+        existing = self.activations.get(info.name)
+        if existing is not None and not entry.override:
+            self.reject(record, info.name, f"the name is taken by {existing.source}; pass "
+                        f"override=True to replace it")
+            return
+        clash = self.attribute_clash(info)
+        if clash:
+            self.reject(record, info.name, clash)
+            return
+        if existing is not None:
+            record.overridden[info.name] = existing
+        self.activations[info.name] = info
+        self.unavailable.pop(info.name, None)
+        record.activations.append(info.name)
+        if record.name == "fastact":
+            self.builtin_names.add(info.name)
+        self.sync_module(info.name)
+
+    def attribute_clash(self, info) -> str:
+        """Why the forms of `info` cannot be fastact attributes, or ''."""
+        import fastact
+        forms = {form for act in self.activations.values() for form in act.forms()}
+        for form, func in info.forms().items():
+            if form not in forms and vars(fastact).get(form, func) is not func:
+                return f"fastact.{form} is already something else"
+        return ""
+
+    def sync_module(self, name):
+        """fastact.NAME, NAME_, ... of a built-in name are module attributes (set at
+        import); keep them pointing at whichever activation holds the name now."""
+        if name not in self.builtin_names:
+            return                   # plugin names are served by fastact.__getattr__
+        import fastact
+        module = vars(fastact)
+        current = self.activations.get(name)
+        forms = current.forms() if current is not None else {}
+        for suffix in SUFFIXES:
+            if name + suffix in forms:
+                module[name + suffix] = forms[name + suffix]
+            else:
+                module.pop(name + suffix, None)
+
+    # ---- queries ----
+
+    def get(self, name: str) -> ActivationInfo:
+        self.ensure_loaded()
+        info = self.activations.get(name)
+        if info is not None:
+            return info
+        if not isinstance(name, str):
+            raise TypeError(f"fastact.get: name must be a str, got {type(name).__name__}")
+        if name in self.unavailable:
+            raise LookupError(f"fastact.get: {self.unavailable[name]}")
+        failed = [f"{r.label} {r.error}" for r in self.plugins.values() if r.error]
+        hint = ("; note: " + "; ".join(failed)) if failed else ""
+        raise LookupError(f"fastact.get: no activation named {name!r} (fastact.available() "
+                          f"lists them){hint}")
+
+    def form(self, attribute: str):
+        """The function fastact.<attribute> names among registered activations, or None."""
+        self.ensure_loaded()
+        for suffix in ("_backward_", "_backward", "_", ""):
+            base = attribute[:len(attribute) - len(suffix)] if suffix else attribute
+            if attribute.endswith(suffix) and base in self.activations:
+                return self.activations[base].forms().get(attribute)
+        return None
+
+    # ---- in-process plugins ----
+
+    def register_plugin(self, plugin, name=None):
+        name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
+        with self.lock:
+            if any(n == name for _, n in self.in_process) or name in self.plugins:
+                raise ValueError(f"fastact.register_plugin: a plugin named {name!r} is "
+                                 f"already registered")
+            self.in_process.append((plugin, name))
+            if self.loaded:
+                self.run_plugin(plugin, PluginRecord(name))
+        return name
+
+    def unregister_plugin(self, name):
+        with self.lock:
+            self.in_process = [(p, n) for p, n in self.in_process if n != name]
+            record = self.plugins.pop(name, None)
+            if record is None:
+                raise ValueError(f"fastact.unregister_plugin: no plugin named {name!r}")
+            if self.manager.has_plugin(name):
+                self.manager.unregister(name=name)
+            for act in record.activations:
+                self.activations.pop(act)
+                if act in record.overridden:
+                    self.activations[act] = record.overridden[act]
+                self.sync_module(act)
+            for act, why in list(self.unavailable.items()):
+                if record.label in why:
+                    del self.unavailable[act]
+
+
+@dataclass
+class Staged:
+    name: str
+    info: Optional[ActivationInfo] = None
+    error: Optional[str] = None
+    override: bool = False
+
+
+class Registrar:
+    """The ``register`` a plugin's hook receives: builds descriptions, never raises for
+    a bad one (it is reported when the hook returns)."""
+
+    def __init__(self, registry, record, staged):
+        self.registry, self.record, self.staged = registry, record, staged
+
+    def __call__(self, name, *, kernels=None, numpy_forward=None, numpy_derivative=None,
+                 numpy_derivative_from_y=None, functions=None, kernel_name=None,
+                 params=None, check=None, kind="elementwise", signature="", formula="",
+                 derivative="", output_range="", monotonic=None, zero_centred=None,
+                 smooth=None, saturating="", reference=None, reference_derivative=None,
+                 backward_from_y=None, doc="", override=False, **unknown):
+        entry = Staged(str(name), override=bool(override))
+        self.staged.append(entry)
+        try:
+            if unknown:
+                raise ValueError(f"unknown keyword(s) {', '.join(sorted(unknown))}")
+            if backward_from_y is not None and functions is None:
+                raise TypeError("backward_from_y= goes with functions= (kernels and NumPy "
+                                "functions say it themselves)")
+            entry.info = self.describe(
+                name, kernels, numpy_forward, numpy_derivative, numpy_derivative_from_y,
+                functions, kernel_name, params, check, kind, signature, bool(backward_from_y),
+                dict(formula=formula, derivative=derivative, output_range=output_range,
+                     monotonic=monotonic, zero_centred=zero_centred, smooth=smooth,
+                     saturating=saturating, reference=reference,
+                     reference_derivative=reference_derivative, doc=doc))
+        except (TypeError, ValueError) as exc:
+            entry.error = f"malformed description: {exc}"
+
+    def describe(self, name, kernels, f, df, dfy, functions, kernel_name, params, check,
+                 kind, signature, from_y, text):
+        check_name(name)
+        given = [k for k, v in (("kernels", kernels), ("numpy_forward", f),
+                                ("functions", functions)) if v is not None]
+        if len(given) != 1:
+            raise TypeError("give exactly one of kernels=, numpy_forward= (with "
+                            f"numpy_derivative=) and functions=, got {given or 'none'}")
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        params = check_params(params)
+        if check is not None and not callable(check):
+            raise TypeError("check must be callable")
+        for key in ("monotonic", "zero_centred", "smooth"):
+            if text[key] is not None and not isinstance(text[key], bool):
+                raise TypeError(f"{key} must be True, False or None")
+        if text["saturating"] not in ("", "left", "right", "both"):
+            raise ValueError("saturating must be '', 'left', 'right' or 'both'")
+        for key in ("reference", "reference_derivative"):
+            if text[key] is not None and not callable(text[key]):
+                raise TypeError(f"{key} must be callable")
+        record = self.record
+        base = dict(name=name, kind=kind, params=params, signature=signature,
+                    source="built-in" if record.name == "fastact" else record.label,
+                    plugin=None if record.name == "fastact" else record.name,
+                    distribution=record.distribution, **text)
+        if functions is not None:
+            return self.from_functions(base, functions, from_y)
+        if kind != "elementwise":
+            raise ValueError("kernels= and numpy_forward= make elementwise activations; "
+                             "give functions= for other kinds")
+        from fastact import _api, _wrap
+        if kernels is not None:
+            if len(params) > _api.MAX_KERNEL_PARAMS:
+                raise ValueError(f"compiled kernels take at most {_api.MAX_KERNEL_PARAMS} "
+                                 f"hyper-parameters")
+            for key, value in params.items():
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise TypeError(f"hyper-parameter {key} of compiled kernels must default "
+                                    f"to a real number, got {value!r}")
+            impl = _api.KernelActivation(kernels, kernel_name or name)
+            implementation = "compiled kernels"
+        else:
+            if not callable(f) or not callable(df):
+                raise TypeError("numpy_forward and numpy_derivative must both be callables")
+            if dfy is not None and not callable(dfy):
+                raise TypeError("numpy_derivative_from_y must be callable")
+            impl = _api.NumpyActivation(f, df, dfy)
+            implementation = "numpy functions"
+            base["reference"] = base["reference"] or f
+            base["reference_derivative"] = base["reference_derivative"] or df
+        info = ActivationInfo(forward=None, forward_=None, backward=None, backward_=None,
+                              backward_from_y=impl.backward_from_y,
+                              implementation=implementation, **base)
+        if not signature:
+            info = replace(info, signature=f"{name}(x{''.join(f', {p}={d!r}' for p, d in params.items())})")
+        forms = _wrap.make_forms(info, impl, check)
+        return replace(info, **forms)
+
+    @staticmethod
+    def from_functions(base, functions, from_y):
+        if not isinstance(functions, (tuple, list)) or len(functions) != 4:
+            raise TypeError("functions must be (forward, forward_, backward, backward_); "
+                            "the in-place ones may be None")
+        fwd, fwd_, bwd, bwd_ = functions
+        if not callable(fwd) or not callable(bwd):
+            raise TypeError("functions: forward and backward must be callable")
+        for f in (fwd_, bwd_):
+            if f is not None and not callable(f):
+                raise TypeError("functions: forward_ and backward_ must be callable or None")
+        if not base["signature"]:
+            try:
+                base["signature"] = base["name"] + str(inspect.signature(fwd))
+            except (TypeError, ValueError):
+                pass
+        return ActivationInfo(forward=fwd, forward_=fwd_, backward=bwd, backward_=bwd_,
+                              backward_from_y=from_y, implementation="functions", **base)
+
+
+def check_name(name):
+    if not isinstance(name, str):
+        raise TypeError(f"the name must be a str, got {type(name).__name__}")
+    if (not re.fullmatch(r"[a-z][a-z0-9_]*", name) or keyword.iskeyword(name)
+            or name.endswith("_") or name.endswith("_backward")):
+        raise ValueError(f"{name!r} is not a valid activation name (lower-case letters, "
+                         f"digits and _, starting with a letter, not ending in _ or "
+                         f"_backward: fastact adds those for its forms)")
+
+
+def check_params(params) -> dict:
+    if params is None:
+        return {}
+    if not isinstance(params, dict):
+        raise TypeError(f"params must be a dict of name: default, got {type(params).__name__}")
+    for key in params:
+        if not isinstance(key, str) or not key.isidentifier() or keyword.iskeyword(key):
+            raise ValueError(f"hyper-parameter name {key!r} is not an identifier")
+        if key in ("x", "y", "grad", "out"):
+            raise ValueError(f"hyper-parameter name {key!r} is taken by the forms' arguments")
+    return dict(params)
+
+
+REGISTRY = Registry()
+
+
+def available(kind=None) -> list:
+    """The names of every registered activation (built-ins, then plugins), or of one
+    kind ("elementwise", "per-channel", "random", "along an axis")."""
+    REGISTRY.ensure_loaded()
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"fastact.available: kind must be one of {KINDS}, got {kind!r}")
+    return [n for n, a in REGISTRY.activations.items() if kind is None or a.kind == kind]
+
+
+def get(name) -> ActivationInfo:
+    """The description of activation `name`; LookupError (saying why) if there is none."""
+    return REGISTRY.get(name)
+
+
+def plugins() -> list:
+    """Every plugin fastact tried to load (PluginRecord: name, distribution, version,
+    entry point, its activations, and the error if it failed)."""
+    REGISTRY.ensure_loaded()
+    return [r for r in REGISTRY.plugins.values() if r.name != "fastact"]
+
+
+def register_plugin(plugin, name=None) -> str:
+    """Register a plugin object or module in-process (no packaging: for tests and
+    notebooks); its activations are usable at once. Returns the plugin's name."""
+    return REGISTRY.register_plugin(plugin, name)
+
+
+def unregister_plugin(name) -> None:
+    """Remove a plugin and its activations (an activation it overrode comes back)."""
+    REGISTRY.ensure_loaded()
+    REGISTRY.unregister_plugin(name)
