@@ -49,6 +49,7 @@ def compile_args() -> list:
     helpers' rounding and NaN handling. For GCC and Clang; [] for other compilers."""
     import sysconfig
     compiler = (sysconfig.get_config_var("CC") or "").split()[:1]
-    if compiler and not any(k in compiler[0] for k in ("gcc", "clang", "cc")):
+    if sys.platform == "win32" or not compiler or not any(
+            k in os.path.basename(compiler[0]) for k in ("gcc", "clang", "cc")):
         return []
     return ["-O3", "-fno-math-errno", "-fno-trapping-math"]
