@@ -41,11 +41,14 @@ cdef extern from *:
     #define SP_K_D      0x1p-514
     #define SP_HALFK_D  0x1p513
     #define SP_M_D      0x1p-257
+    /* isru: below this alpha x^2, the two_prod corrections are exact and used */
+    #define ISRU_BIG_F  0x1p60f
+    #define ISRU_BIG_D  0x1p120
     #define FA_FMAX_F   0x1.fffffep127f
     #define FA_FMAX_D   0x1.fffffffffffffp1023
     """
-    const float SP_BIGX_F, SP_BIGB_F, SP_K_F, SP_HALFK_F, SP_M_F, FA_FMAX_F
-    const double SP_BIGX_D, SP_BIGB_D, SP_K_D, SP_HALFK_D, SP_M_D, FA_FMAX_D
+    const float SP_BIGX_F, SP_BIGB_F, SP_K_F, SP_HALFK_F, SP_M_F, ISRU_BIG_F, FA_FMAX_F
+    const double SP_BIGX_D, SP_BIGB_D, SP_K_D, SP_HALFK_D, SP_M_D, ISRU_BIG_D, FA_FMAX_D
 
 
 # ------------------------------------------------------------------- squareplus
@@ -132,11 +135,19 @@ cdef inline float isru_f_f32(float x, const float *p) noexcept nogil:
     return num / fa_sqrt_f32(alpha if sat else <float>1 + w)
 
 
+cdef inline float isru_u_f32(float x, float alpha) noexcept nogil:
+    """1 + alpha x^2 with alpha x^2 formed exactly (the derivative's error is 1.5x
+    that of u); the correction is used only where the products are exact."""
+    cdef float ph, pl, h, l
+    fa_two_prod_f32(alpha, x, &ph, &pl)               # alpha x = ph + pl
+    fa_two_prod_f32(ph, x, &h, &l)                     # ph x = h + l
+    cdef float c = l + pl * x
+    cdef float u = (<float>1 + h) + (c if h < ISRU_BIG_F else <float>0)
+    return <float>1 if alpha == 0 else u              # 0 * inf: the identity at +-inf
+
+
 cdef inline float isru_bx_f32(float g, float x, const float *p) noexcept nogil:
-    cdef float alpha = p[0]
-    cdef float w = (alpha * x) * x
-    w = <float>0 if alpha == 0 else w
-    cdef float u = <float>1 + w
+    cdef float u = isru_u_f32(x, p[0])
     return (g / u) / fa_sqrt_f32(u)                   # no overflow of u^(3/2)
 
 
@@ -162,11 +173,17 @@ cdef inline double isru_f_f64(double x, const double *p) noexcept nogil:
     return num / fa_sqrt_f64(alpha if sat else 1.0 + w)
 
 
+cdef inline double isru_u_f64(double x, double alpha) noexcept nogil:
+    cdef double ph, pl, h, l
+    fa_two_prod_f64(alpha, x, &ph, &pl)
+    fa_two_prod_f64(ph, x, &h, &l)
+    cdef double c = l + pl * x
+    cdef double u = (1.0 + h) + (c if h < ISRU_BIG_D else 0.0)
+    return 1.0 if alpha == 0 else u
+
+
 cdef inline double isru_bx_f64(double g, double x, const double *p) noexcept nogil:
-    cdef double alpha = p[0]
-    cdef double w = (alpha * x) * x
-    w = 0.0 if alpha == 0 else w
-    cdef double u = 1.0 + w
+    cdef double u = isru_u_f64(x, p[0])
     return (g / u) / fa_sqrt_f64(u)
 
 
