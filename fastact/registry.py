@@ -198,6 +198,13 @@ class Registry:
             return
         self.plugins[record.name] = record
         try:
+            hash(plugin)
+        except TypeError:
+            # pluggy keeps plugins in sets: an unhashable one would break every later call
+            self.fail(record, f"is not a valid fastact plugin: a {type(plugin).__name__} is "
+                              f"unhashable (use a module, a class or an instance of a class)")
+            return
+        try:
             self.manager.register(plugin, name=record.name)
         except Exception as exc:  # noqa: BLE001 (pluggy's validation of the hookimpls)
             self.fail(record, f"is not a valid fastact plugin: {exc}")
