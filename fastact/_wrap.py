@@ -14,18 +14,23 @@ import numbers
 FORMS = ("forward", "forward_", "backward", "backward_")
 SUFFIXES = {"forward": "", "forward_": "_", "backward": "_backward", "backward_": "_backward_"}
 
+# The generated functions reach the implementation and the checker through globals named
+# _fa_*: activation names start with a letter and hyper-parameter names may not start
+# with "_" (registry.check_params), so neither can shadow them.
 TEMPLATE = '''
 def {name}(x, *, out=None{kw}):
-    return impl.forward("{name}", x, out, hyper("{name}"{pass_}))
+    return _fa_impl.forward("{name}", x, out, _fa_hyper("{name}"{pass_}))
 
 def {name}_(x{star_kw}):
-    return impl.forward_("{name}_", x, hyper("{name}_"{pass_}))
+    return _fa_impl.forward_("{name}_", x, _fa_hyper("{name}_"{pass_}))
 
 def {name}_backward(grad, x=None, *, y=None, out=None{kw}):
-    return impl.backward("{name}_backward", grad, x, y, out, hyper("{name}_backward"{pass_}))
+    return _fa_impl.backward("{name}_backward", grad, x, y, out,
+                             _fa_hyper("{name}_backward"{pass_}))
 
 def {name}_backward_(grad, x=None, *, y=None{kw}):
-    return impl.backward_("{name}_backward_", grad, x, y, hyper("{name}_backward_"{pass_}))
+    return _fa_impl.backward_("{name}_backward_", grad, x, y,
+                              _fa_hyper("{name}_backward_"{pass_}))
 '''
 
 
@@ -34,7 +39,7 @@ def hyper_checker(params: dict, check, numeric: bool):
     a tuple of floats in `params` order (compiled kernels) or the dict (NumPy ones)."""
     names = tuple(params)
 
-    def hyper(func, **values):
+    def hyper(func, /, **values):        # positional-only: a hyper-parameter may be "func"
         if numeric:
             for key, value in values.items():
                 if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -66,10 +71,10 @@ def docstrings(info) -> dict:
 def make_forms(info, impl, check) -> dict:
     """{form: function} for `info` (an ActivationInfo without functions yet)."""
     names = list(info.params)
-    kw = "".join(f", {p}=_default_{p}" for p in names)
-    namespace = {"impl": impl, "hyper": hyper_checker(info.params, check,
-                                                      numeric=hasattr(impl, "capsule"))}
-    namespace.update({f"_default_{p}": d for p, d in info.params.items()})
+    kw = "".join(f", {p}=_fa_default_{p}" for p in names)
+    namespace = {"_fa_impl": impl, "_fa_hyper": hyper_checker(info.params, check,
+                                                              numeric=hasattr(impl, "capsule"))}
+    namespace.update({f"_fa_default_{p}": d for p, d in info.params.items()})
     source = TEMPLATE.format(name=info.name, kw=kw, star_kw=", *" + kw if kw else "",
                              pass_="".join(f", {p}={p}" for p in names))
     exec(compile(source, f"<fastact plugin activation {info.name}>", "exec"), namespace)

@@ -109,7 +109,8 @@ def normalize(dist_name: str) -> str:
 class Registry:
     def __init__(self):
         self.lock = threading.RLock()
-        self.loaded = False
+        self.loaded = False                # set once load() has finished
+        self.loading = False               # load() is running (in the thread holding lock)
         self.activations: dict = {}        # name -> ActivationInfo, registration order
         self.unavailable: dict = {}        # name -> why
         self.plugins: dict = {}            # plugin name -> PluginRecord
@@ -121,16 +122,32 @@ class Registry:
     # ---- loading ----
 
     def ensure_loaded(self):
-        if not self.loaded:
-            with self.lock:
-                if not self.loaded:
-                    self.loaded = True        # first: a hook calling get() must not recurse
-                    self.load()
+        """Load the plugins once. Other threads wait until loading has finished (they
+        never see a half-loaded registry); a hook that calls available()/get() while
+        its own plugin loads re-enters the lock and sees what is registered so far."""
+        if self.loaded:
+            return
+        with self.lock:
+            if self.loaded or self.loading:
+                return
+            self.loading = True
+            try:
+                self.load()
+            finally:
+                self.loading = False
+                self.loaded = True
 
     def load(self):
         from fastact import _builtins
         self.run_plugin(_builtins, PluginRecord("fastact"))
-        for record, entry_point in self.entry_points():
+        try:
+            found = self.entry_points()
+        except Exception as exc:  # noqa: BLE001 (broken metadata must not break fastact)
+            found = []
+            warnings.warn(f"fastact: could not list the installed plugins "
+                          f"({type(exc).__name__}: {exc}); none is loaded, everything else "
+                          f"works", PluginWarning, stacklevel=4)
+        for record, entry_point in found:
             try:
                 plugin = entry_point.load()
             except Exception as exc:  # noqa: BLE001 (any import failure is the plugin's)
@@ -143,16 +160,24 @@ class Registry:
     def entry_points(self):
         """(record, entry point) of every installed plugin FASTACT_LOAD_PLUGINS allows."""
         wanted = os.environ.get(LOAD_PLUGINS_ENV)
-        allowed = None if wanted is None else {normalize(n) for n in wanted.split(",") if n.strip()}
+        allowed = None if wanted is None else {
+            normalize(n.strip()) for n in wanted.split(",") if n.strip()}
         found, seen = [], set()
         for dist in importlib.metadata.distributions():
-            dist_name = dist.metadata["Name"] or "?"
+            try:
+                eps = [ep for ep in dist.entry_points if ep.group == ENTRY_POINT_GROUP]
+                if not eps:
+                    continue
+                dist_name = dist.metadata["Name"] or "?"
+            except Exception as exc:  # noqa: BLE001 (a broken dist-info on sys.path)
+                where = getattr(dist, "_path", "?")
+                warnings.warn(f"fastact: skipped the installed distribution at {where}: its "
+                              f"metadata cannot be read ({type(exc).__name__}: {exc})",
+                              PluginWarning, stacklevel=5)
+                continue
             key = normalize(dist_name)
             if key in seen:
                 continue                       # the same distribution twice on sys.path
-            eps = [ep for ep in dist.entry_points if ep.group == ENTRY_POINT_GROUP]
-            if not eps:
-                continue
             seen.add(key)
             if allowed is not None and key not in allowed:
                 continue
@@ -173,9 +198,21 @@ class Registry:
             return
         self.plugins[record.name] = record
         try:
+            hash(plugin)
+        except TypeError:
+            # pluggy keeps plugins in sets: an unhashable one would break every later call
+            self.fail(record, f"is not a valid fastact plugin: a {type(plugin).__name__} is "
+                              f"unhashable (use a module, a class or an instance of a class)")
+            return
+        try:
             self.manager.register(plugin, name=record.name)
         except Exception as exc:  # noqa: BLE001 (pluggy's validation of the hookimpls)
             self.fail(record, f"is not a valid fastact plugin: {exc}")
+            return
+        hooks = [c.name for c in (self.manager.get_hookcallers(plugin) or [])]
+        if "register_activations" not in hooks:
+            self.fail(record, "has no register_activations hook (a function "
+                              "register_activations(register) marked @fastact.hookimpl)")
             return
         others = [p for p in self.manager.get_plugins() if p is not plugin]
         caller = self.manager.subset_hook_caller("register_activations", remove_plugins=others)
@@ -186,8 +223,10 @@ class Registry:
             why = f"raised in register_activations: {type(exc).__name__}: {exc}"
             self.fail(record, why)
             for entry in staged:
-                if entry.info is not None:
-                    self.unavailable.setdefault(entry.info.name, f"{record.label} {why}")
+                if entry.name not in self.activations:
+                    self.unavailable.setdefault(
+                        entry.name, f"{record.label} registered activation {entry.name!r} "
+                                    f"and then {why}, so none of its activations is loaded")
             return
         for entry in staged:
             self.commit(record, entry)
@@ -253,12 +292,12 @@ class Registry:
     # ---- queries ----
 
     def get(self, name: str) -> ActivationInfo:
+        if not isinstance(name, str):
+            raise TypeError(f"fastact.get: name must be a str, got {type(name).__name__}")
         self.ensure_loaded()
         info = self.activations.get(name)
         if info is not None:
             return info
-        if not isinstance(name, str):
-            raise TypeError(f"fastact.get: name must be a str, got {type(name).__name__}")
         if name in self.unavailable:
             raise LookupError(f"fastact.get: {self.unavailable[name]}")
         failed = [f"{r.label} {r.error}" for r in self.plugins.values() if r.error]
@@ -290,17 +329,33 @@ class Registry:
 
     def unregister_plugin(self, name):
         with self.lock:
-            self.in_process = [(p, n) for p, n in self.in_process if n != name]
+            if name == "fastact":
+                raise ValueError("fastact.unregister_plugin: fastact's built-in activations "
+                                 "cannot be unregistered")
             record = self.plugins.pop(name, None)
             if record is None:
                 raise ValueError(f"fastact.unregister_plugin: no plugin named {name!r}")
+            self.in_process = [(p, n) for p, n in self.in_process if n != name]
             if self.manager.has_plugin(name):
                 self.manager.unregister(name=name)
             for act in record.activations:
-                self.activations.pop(act)
-                if act in record.overridden:
-                    self.activations[act] = record.overridden[act]
-                self.sync_module(act)
+                previous = record.overridden.get(act)
+                current = self.activations.get(act)
+                if current is not None and current.plugin == name:
+                    if previous is not None:
+                        self.activations[act] = previous      # keeps its place in the order
+                    else:
+                        del self.activations[act]
+                    self.sync_module(act)
+                    continue
+                # a later plugin overrode this one: it now replaces what this one replaced
+                for other in self.plugins.values():
+                    replaced = other.overridden.get(act)
+                    if replaced is not None and replaced.plugin == name:
+                        if previous is not None:
+                            other.overridden[act] = previous
+                        else:
+                            del other.overridden[act]
             for act, why in list(self.unavailable.items()):
                 if record.label in why:
                     del self.unavailable[act]
@@ -321,7 +376,7 @@ class Registrar:
     def __init__(self, registry, record, staged):
         self.registry, self.record, self.staged = registry, record, staged
 
-    def __call__(self, name, *, kernels=None, numpy_forward=None, numpy_derivative=None,
+    def __call__(self, name=None, *args, kernels=None, numpy_forward=None, numpy_derivative=None,
                  numpy_derivative_from_y=None, functions=None, kernel_name=None,
                  params=None, check=None, kind="elementwise", signature="", formula="",
                  derivative="", output_range="", monotonic=None, zero_centred=None,
@@ -330,11 +385,20 @@ class Registrar:
         entry = Staged(str(name), override=bool(override))
         self.staged.append(entry)
         try:
+            if args:
+                raise TypeError(f"register takes the name positionally and everything else "
+                                f"by keyword; got {len(args)} more positional argument(s)")
             if unknown:
                 raise ValueError(f"unknown keyword(s) {', '.join(sorted(unknown))}")
             if backward_from_y is not None and functions is None:
                 raise TypeError("backward_from_y= goes with functions= (kernels and NumPy "
                                 "functions say it themselves)")
+            if numpy_forward is None and (numpy_derivative is not None
+                                          or numpy_derivative_from_y is not None):
+                raise TypeError("numpy_derivative= and numpy_derivative_from_y= go with "
+                                "numpy_forward=")
+            if kernel_name is not None and kernels is None:
+                raise TypeError("kernel_name= goes with kernels=")
             entry.info = self.describe(
                 name, kernels, numpy_forward, numpy_derivative, numpy_derivative_from_y,
                 functions, kernel_name, params, check, kind, signature, bool(backward_from_y),
@@ -342,8 +406,9 @@ class Registrar:
                      monotonic=monotonic, zero_centred=zero_centred, smooth=smooth,
                      saturating=saturating, reference=reference,
                      reference_derivative=reference_derivative, doc=doc))
-        except (TypeError, ValueError) as exc:
-            entry.error = f"malformed description: {exc}"
+        except Exception as exc:  # noqa: BLE001 (whatever is wrong, it is this entry's)
+            entry.error = (f"malformed description: {exc}" if isinstance(exc, (TypeError, ValueError))
+                           else f"malformed description: {type(exc).__name__}: {exc}")
 
     def describe(self, name, kernels, f, df, dfy, functions, kernel_name, params, check,
                  kind, signature, from_y, text):
@@ -358,6 +423,12 @@ class Registrar:
         params = check_params(params)
         if check is not None and not callable(check):
             raise TypeError("check must be callable")
+        if check is not None:
+            try:
+                check(**params)
+            except Exception as exc:  # noqa: BLE001
+                raise ValueError(f"check refuses the default hyper-parameters {params}: "
+                                 f"{type(exc).__name__}: {exc}") from None
         for key in ("monotonic", "zero_centred", "smooth"):
             if text[key] is not None and not isinstance(text[key], bool):
                 raise TypeError(f"{key} must be True, False or None")
@@ -442,6 +513,8 @@ def check_params(params) -> dict:
     for key in params:
         if not isinstance(key, str) or not key.isidentifier() or keyword.iskeyword(key):
             raise ValueError(f"hyper-parameter name {key!r} is not an identifier")
+        if key.startswith("_"):
+            raise ValueError(f"hyper-parameter name {key!r} starts with _ (reserved)")
         if key in ("x", "y", "grad", "out"):
             raise ValueError(f"hyper-parameter name {key!r} is taken by the forms' arguments")
     return dict(params)

@@ -93,27 +93,38 @@ cdef class NumpyActivation:
     def backward_from_y(self):
         return self.df_from_y is not None
 
-    cdef object call(self, str func, str what, object fn, object v, dict params):
-        """fn(v) in v's dtype, checked; v is passed read-only, so a plugin cannot
-        modify the caller's array."""
-        cdef object view = v.view()
-        view.flags.writeable = False
-        with np.errstate(all="ignore"):
-            result = np.asarray(fn(view, **params))
+    cdef object call(self, str func, str what, object fn, object v, dict params,
+                     bint fresh=False):
+        """fn(v) in v's dtype, checked. v (float32 or float64, native) is passed as a
+        read-only array over a read-only buffer, so a plugin cannot modify the caller's
+        array (not even by setting the WRITEABLE flag back). With `fresh`, the result
+        is an array of its own (a plugin may return its input or a view of it)."""
+        cdef object view = np.asarray(memoryview(v).toreadonly())
+        try:
+            with np.errstate(all="ignore"):
+                result = np.asarray(fn(view, **params))
+        except Exception as exc:
+            if hasattr(exc, "add_note"):
+                exc.add_note(f"{func}: raised by the plugin's {what} function {fn!r}")
+            raise
         if result.shape != v.shape:
             raise ValueError(f"{func}: the plugin's {what} returned shape {result.shape} "
                              f"for an input of shape {v.shape}")
         if result.dtype.kind not in "biuf":
             raise TypeError(f"{func}: the plugin's {what} returned dtype {result.dtype}, "
                             f"not a real dtype")
-        return result.astype(v.dtype, copy=False)
+        with np.errstate(all="ignore"):    # float64 -> float32 may overflow to inf
+            result = result.astype(v.dtype, copy=False)
+        if fresh and (not result.flags.writeable or np.may_share_memory(result, v)):
+            result = result.copy()
+        return result
 
     def forward(self, str func, x, out, dict params):
         cdef object xa = real_array(func, "x", x)
         cdef object rdt = result_dtype(xa.dtype), cdt = compute_dtype(rdt)
         if out is not None:
             check_out(func, out, xa.shape, rdt)
-        y = self.call(func, "forward", self.f, np.asarray(xa, dtype=cdt), params)
+        y = self.call(func, "forward", self.f, np.asarray(xa, dtype=cdt), params, True)
         return finish(y, out, rdt)
 
     def forward_(self, str func, x, dict params):
@@ -138,8 +149,8 @@ cdef class NumpyActivation:
         if out is not None:
             check_out(func, out, ga.shape, rdt)
         d = self.call(func, "derivative", fn, np.asarray(va, dtype=cdt), params)
-        with np.errstate(all="ignore"):
-            result = np.multiply(np.asarray(ga, dtype=cdt), d)
+        with np.errstate(all="ignore"):     # an explicit out: 0-d inputs give a 0-d array
+            result = np.multiply(np.asarray(ga, dtype=cdt), d, out=np.empty(ga.shape, cdt))
         return finish(result, out, rdt)
 
     def backward_(self, str func, grad, x, y, dict params):
