@@ -82,3 +82,20 @@ def test_type_stub_matches_the_runtime_signatures():
     for name in fastact._api.__all__:
         runtime = list(inspect.signature(getattr(fastact, name)).parameters)
         assert declared.get(name) == runtime, name
+
+
+def test_plugin_guide_excerpts_are_the_example_plugin():
+    """The compiled-plugin code shown in docs/plugins.md is the code of
+    plugins/fastact-squareplus (built and tested by test_plugin_compiled.py): every
+    block after "## A compiled plugin" appears verbatim in one of its files, a line
+    "..." separating excerpts of the same file."""
+    guide = (ROOT / "docs" / "plugins.md").read_text()
+    section = guide.split("## A compiled plugin", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```(?:cython|py|toml)\n(.*?)```", section, re.S)
+    assert len(blocks) >= 4, "the compiled-plugin section shows its code"
+    plugin = ROOT / "plugins" / "fastact-squareplus"
+    sources = [p.read_text() for p in plugin.rglob("*") if p.suffix in (".pyx", ".py", ".toml")]
+    for block in blocks:
+        for excerpt in re.split(r"^\.\.\.\n", block, flags=re.M):
+            assert any(excerpt.strip() in src for src in sources), \
+                f"docs/plugins.md shows code that is not in {plugin}:\n{excerpt}"
