@@ -40,8 +40,19 @@ def variants():
             yield label, act, kwargs
 
 
+def show_plugins():
+    """One line per plugin: where it comes from and what it added, or why it failed."""
+    records = fastact.plugins()
+    if not records:
+        print("plugins                 none (FASTACT_LOAD_PLUGINS selects; docs/plugins.md)")
+    for r in records:
+        what = ", ".join(r.activations) if r.error is None else f"FAILED: {r.error}"
+        print(f"{'plugin':<24}{r.label.removeprefix('plugin ')}: {what}")
+
+
 def main():
     fastact.show_config()
+    show_plugins()
     x0 = np.random.default_rng(0).standard_normal(SIZE).astype(np.float32) * 3
     x = x0.copy()
     print(f"\nin-place forward, {SIZE:,} float32 values, ns per element "
@@ -59,6 +70,13 @@ def main():
                 - best_time(lambda: np.copyto(x, x0))
             numpy_ns, ratio = f"{t_numpy / SIZE * 1e9:.2f}", f"{t_fast / t_numpy:.2f}"
         print(f"{label:<20}{t_fast / SIZE * 1e9:>10.2f}{numpy_ns:>10}{ratio:>8}   {act.formula[:60]}")
+    for name in fastact.available("elementwise"):
+        info = fastact.get(name)
+        if not info.builtin:
+            t_fast = best_time(lambda: (np.copyto(x, x0), info.forward_(x))) \
+                - best_time(lambda: np.copyto(x, x0))
+            print(f"{name:<20}{t_fast / SIZE * 1e9:>10.2f}{'-':>10}{'-':>8}   {info.formula[:60]}"
+                  f"  [{info.plugin}]")
 
 
 if __name__ == "__main__":
