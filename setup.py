@@ -5,7 +5,7 @@ fastact/_catalog.py), then compiled with OpenMP when the compiler has it. Flags:
 for the vectorizer, -fno-math-errno (so sqrt is an instruction) and -fno-trapping-math
 (so conditional selects if-convert). Never -ffast-math: it breaks the exp kernels'
 rounding tricks and NaN handling. The kernel module is compiled once per instruction
-set (codegen.VARIANTS: baseline x86-64, x86-64-v3, x86-64-v4) and fastact picks the
+set (fastact/_variants.py: baseline x86-64, x86-64-v3, x86-64-v4) and fastact picks the
 best one the CPU supports at import; nothing is built with -march=native.
 `python pyx/devtools/vec_report.py` lists any kernel loop GCC left scalar.
 
@@ -16,9 +16,7 @@ development build, never a release one.
 """
 
 import os
-import platform
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy
@@ -41,35 +39,17 @@ BASE_FLAGS = [
 OPENMP_FLAG = "-fopenmp"
 
 
-def compiles(compiler, source: str, flags, link: bool = False) -> bool:
-    """Does the compiler setuptools will use accept `source` with `flags`?"""
-    with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp) / "probe.c"
-        src.write_text(source)
-        try:
-            objects = compiler.compile([str(src)], output_dir=tmp, extra_postargs=list(flags))
-            if link:
-                compiler.link_executable(objects, "probe", output_dir=tmp, extra_postargs=list(flags))
-        except Exception:  # any compile or link failure means: not available
-            return False
-    return True
-
-
 def compiler_has_openmp(compiler) -> bool:
     if os.environ.get("FASTACT_NO_OPENMP") == "1":
         return False
-    return compiles(compiler, "#include <omp.h>\nint main(void) { return omp_get_max_threads() < 1; }\n",
+    return codegen.variants.compiles(compiler, "#include <omp.h>\nint main(void) { return omp_get_max_threads() < 1; }\n",
                     [OPENMP_FLAG], link=True)
 
 
 def buildable_variants(compiler) -> list:
-    """The kernel variants this compiler can build for this machine's architecture."""
-    if platform.machine().lower() not in ("x86_64", "amd64"):
-        return ["baseline"]
-    probe = "int main(void) { return __builtin_cpu_supports(\"x86-64-v3\"); }\n"
-    wanted = os.environ.get("FASTACT_VARIANTS", "").replace(",", " ").split() or list(codegen.VARIANTS)
-    return [name for name, flags in codegen.VARIANTS.items()
-            if name in wanted and (not flags or compiles(compiler, probe, flags))]
+    """The kernel variants this compiler can build for this machine's architecture
+    (fastact/_variants.py; FASTACT_VARIANTS restricts them)."""
+    return codegen.variants.buildable_variants(compiler)
 
 
 class BuildExt(build_ext):

@@ -21,13 +21,15 @@ from fastact._api import *  # noqa: F403  (the activations and the thread settin
 from fastact._api import __all__ as _api_all
 from fastact._catalog import ACTIVATIONS, LAYER_ACTIVATIONS
 from fastact._config import compile_args, get_include, show_config
+from fastact._variants import import_kernels
 from fastact.hookspecs import hookimpl
 from fastact.registry import (ActivationInfo, PluginWarning, available, get, plugins,
                               register_plugin, unregister_plugin)
 
 __version__ = "0.1.0"
 __all__ = ["ACTIVATIONS", "LAYER_ACTIVATIONS", "ActivationInfo", "PluginWarning", "available",
-           "compile_args", "get", "get_include", "hookimpl", "plugins", "register_plugin",
+           "compile_args", "get", "get_include", "hookimpl", "import_kernels", "plugins",
+           "register_plugin",
            "show_config", "unregister_plugin", *_api_all]
 
 

@@ -7,6 +7,7 @@ import sys
 import numpy as np
 
 from fastact import _api, _build_info  # _build_info: written by setup.py
+from fastact._variants import compile_args, include_dir  # noqa: F401  (compile_args: public)
 
 
 def config() -> dict:
@@ -39,17 +40,4 @@ def show_config() -> None:
 def get_include() -> str:
     """The directory of fastact's C headers (fastact_kernel.h, fastact_math.h): the
     include_dirs entry for an extension that cimports fastact.kernel or fastact.vmath."""
-    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "include")
-
-
-def compile_args() -> list:
-    """The compiler flags fastact's kernels are built with that matter to a plugin's:
-    -O3 for the vectorizer, -fno-math-errno (sqrt is an instruction) and
-    -fno-trapping-math (selects if-convert). Never -ffast-math: it breaks the math
-    helpers' rounding and NaN handling. For GCC and Clang; [] for other compilers."""
-    import sysconfig
-    compiler = (sysconfig.get_config_var("CC") or "").split()[:1]
-    if sys.platform == "win32" or not compiler or not any(
-            k in os.path.basename(compiler[0]) for k in ("gcc", "clang", "cc")):
-        return []
-    return ["-O3", "-fno-math-errno", "-fno-trapping-math"]
+    return include_dir()

@@ -18,22 +18,27 @@ from types import SimpleNamespace
 ROOT = Path(__file__).resolve().parent.parent
 PYX = ROOT / "pyx"
 DTYPES = (("float", "f32"), ("double", "f64"))
-# Instruction-set variants of the kernel module, best last: name -> extra compiler flags.
-# x86-64 only; elsewhere just "baseline" is built.
-VARIANTS = {
-    "baseline": [],
-    "avx2": ["-march=x86-64-v3"],
-    "avx512": ["-march=x86-64-v4", "-mprefer-vector-width=512"],
-}
 
 
-def load_catalog():
-    """Import fastact/_catalog.py by path: the package itself is not built yet."""
-    spec = importlib.util.spec_from_file_location("_fastact_catalog", ROOT / "fastact" / "_catalog.py")
+def load_by_path(name: str):
+    """Import fastact/<name>.py by path: the package itself is not built yet."""
+    spec = importlib.util.spec_from_file_location(f"_fastact{name}", ROOT / "fastact" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up by name
     spec.loader.exec_module(module)
     return module
+
+
+def load_catalog():
+    """fastact/_catalog.py, imported by path."""
+    return load_by_path("_catalog")
+
+
+# Instruction-set variants of the kernel module, best last: name -> extra compiler flags
+# (x86-64 only; elsewhere just "baseline" is built). Defined in fastact/_variants.py,
+# which plugins' builds (fastact.build) share.
+variants = load_by_path("_variants")
+VARIANTS = variants.VARIANTS
 
 
 def kernels(catalog):
@@ -139,7 +144,7 @@ def stub(catalog) -> str:
                  for suffix in ("", "_", "_backward", "_backward_")] + extra_names),
              "kernels: ModuleType", "VARIANTS: tuple[str, ...]",
              "def set_num_threads(n: int) -> None: ...", "def get_num_threads() -> int: ...",
-             "def runnable_variants() -> tuple[str, ...]: ...", "def use_kernels(variant: str) -> None: ...", ""]
+             "def cpu_variants() -> tuple[str, ...]: ...", "def runnable_variants() -> tuple[str, ...]: ...", "def use_kernels(variant: str) -> None: ...", ""]
     for act in catalog.ACTIVATIONS:
         hyper = []
         for p in act.params:
@@ -198,6 +203,7 @@ def render_all() -> list[Path]:
 
     catalog = load_catalog()
     namespace = dict(DTYPES=DTYPES, KERNELS=kernels(catalog), ACTIVATIONS=catalog.ACTIVATIONS,
+                     VARIANT_NAMES=tuple(VARIANTS),
                      kw=lambda act: keyword_params(act, catalog),
                      prologue=lambda act, func: prologue(act, func, catalog),
                      doc=lambda act, form: repr(docstring(act, form, catalog)))

@@ -6,7 +6,9 @@ Accuracy: every form within 4 ULP (conftest.assert_ulp, with its allowance below
 smallest normal) of mpmath at 50 digits, on log-spaced magnitudes over the whole
 finite range (both signs), a dense linear grid, random points and the special values,
 for the default and non-default hyper-parameters (rounded to the dtype, as the
-kernels use them). The forward is also held to 2.5 ULP.
+kernels use them). The forward is also held to 2.5 ULP. The plugin is built once per
+instruction set (fastact.build); every variant this CPU runs is held to the same bound,
+and the one loaded follows fastact's own (FASTACT_KERNELS).
 """
 
 import importlib
@@ -22,7 +24,7 @@ from mpmath import mp, mpf
 import fastact
 import test_contract as contract
 from conftest import Api, assert_ulp, same_bits, special_values, upstream_grad
-from plugin_env import install_plugins
+from plugin_env import install_plugins, run_python
 from reference import evaluate
 
 DIST = "fastact-squareplus"
@@ -215,6 +217,105 @@ def test_limits_and_special_values(dtype):
     assert (fastact.isru_backward(one[:3], y=np.array([1.0, 2.0, -np.inf], dtype)) == 0).all()
     assert fastact.squareplus_backward(one[:1], y=np.zeros(1, dtype))[0] == 0
     assert fastact.squareplus_backward(one[:1], y=np.full(1, np.inf, dtype))[0] == 1
+
+
+# ------------------------------------------------- instruction-set variants
+def built_variants(target):
+    return [v for v in fastact._api.VARIANTS
+            if list((target / "fastact_squareplus").glob(f"_kernels_{v}.*"))]
+
+
+def test_built_for_every_variant_the_compiler_knows(plugin):
+    built = built_variants(plugin)
+    assert built[0] == "baseline"
+    if fastact._api.cpu_variants()[-1] != "baseline":   # an x86-64 CPU of level v3 or v4
+        assert "avx2" in built
+
+
+def test_plugin_variant_follows_fastacts(plugin):
+    """In a fresh interpreter, the plugin's kernel module is the variant fastact uses
+    (FASTACT_KERNELS lowers both), and no higher variant is even imported."""
+    built = built_variants(plugin)
+    for wanted in (None, *fastact._api.runnable_variants()):
+        proc = run_python("""
+            import sys
+            import fastact
+            fastact.squareplus(1.0)                      # loads the plugin
+            mods = sorted(m for m in sys.modules if m.startswith("fastact_squareplus._kernels"))
+            print(fastact._api.kernels.VARIANT, sys.modules["fastact_squareplus"]._kernels.VARIANT,
+                  *mods)
+            """, extra_path=[plugin], FASTACT_KERNELS=wanted, FASTACT_LOAD_PLUGINS=DIST)
+        assert proc.returncode == 0, proc.stderr
+        fastacts, plugins, *mods = proc.stdout.split()
+        assert fastacts == (wanted or fastact._api.runnable_variants()[-1])
+        expect = [v for v in built if fastact._api.VARIANTS.index(v)
+                  <= fastact._api.VARIANTS.index(fastacts)][-1]
+        assert plugins == expect and mods == [f"fastact_squareplus._kernels_{expect}"]
+
+
+def test_missing_variants_give_a_clear_import_error(plugin, tmp_path):
+    """A plugin installation with only a variant above fastact's: ImportError naming what
+    was looked for and what is built; fastact reports the plugin as failed, works on."""
+    if "avx512" not in built_variants(plugin) or "avx512" not in fastact._api.runnable_variants():
+        pytest.skip("needs the avx512 variant built and runnable")
+    partial = tmp_path / "partial"
+    shutil.copytree(plugin, partial)
+    for v in ("baseline", "avx2"):
+        for f in (partial / "fastact_squareplus").glob(f"_kernels_{v}.*"):
+            f.unlink()
+    proc = run_python("""
+        import warnings
+        import fastact
+        try:
+            fastact.import_kernels("fastact_squareplus._kernels")
+        except ImportError as e:
+            print("ImportError:", e)
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            print("available:", "squareplus" in fastact.available(), len(w))
+        print("relu:", fastact.relu(-1.0))
+        """, extra_path=[partial], FASTACT_KERNELS="avx2", FASTACT_LOAD_PLUGINS=DIST)
+    assert proc.returncode == 0, proc.stderr
+    assert "ImportError: fastact.import_kernels: no variant of 'fastact_squareplus._kernels'" in proc.stdout
+    assert "_kernels_avx2, fastact_squareplus._kernels_baseline" in proc.stdout
+    assert "built: avx512" in proc.stdout and "FASTACT_KERNELS" in proc.stdout
+    assert "available: False 1" in proc.stdout and "relu: 0.0" in proc.stdout
+
+
+@pytest.fixture(params=list(fastact._api.runnable_variants()))
+def variant(request, plugin, monkeypatch):
+    """fastact switched to one kernel variant and the plugin loaded afresh with it (a
+    new registry, the package re-imported: it asks import_kernels again)."""
+    import fastact.registry as registry
+    before = fastact._api.kernels.VARIANT
+    fastact._api.use_kernels(request.param)
+    monkeypatch.setattr(registry, "REGISTRY", registry.Registry())
+    monkeypatch.delitem(sys.modules, "fastact_squareplus", raising=False)
+    try:
+        fastact.get("squareplus")
+        yield request.param
+    finally:
+        fastact._api.use_kernels(before)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_every_variant_within_the_accuracy_bound(tables, variant, dtype, plugin):
+    """All forms of all cases within the bound of test_accuracy_in_ulps, with the
+    plugin's kernels of each variant; results the same across variants to that bound."""
+    loaded = sys.modules["fastact_squareplus"]._kernels
+    expect = [v for v in built_variants(plugin) if fastact._api.VARIANTS.index(v)
+              <= fastact._api.VARIANTS.index(variant)][-1]
+    assert loaded.VARIANT == expect and loaded.__name__.endswith(expect)
+    for name, params in [c.values for c in CASES]:
+        a = api(name, **params)
+        label = f"plugin {name}{params} {dtype.name} [plugin {loaded.VARIANT}]"
+        x, _, hi, lo = reference(tables, name, params, dtype, "forward")
+        y = a.forward(x)
+        assert_ulp(y, x, None, hi, lo, dtype, label + " forward", max_ulp=FORWARD_MAX_ULP)
+        x, g, hi, lo = reference(tables, name, params, dtype, "x")
+        assert_ulp(a.backward(g, x), x, g, hi, lo, dtype, label + " backward(x)")
+        yy, g, hi, lo = reference(tables, name, params, dtype, "y")
+        assert_ulp(a.backward(g, y=yy), yy, g, hi, lo, dtype, label + " backward(y)")
 
 
 # ------------------------------------------------------------------ gradients

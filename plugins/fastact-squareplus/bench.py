@@ -3,6 +3,7 @@ expression (x + sqrt(x*x + b)) / 2 evaluated with out= buffers (no temporaries).
 
     python bench.py            (with the plugin installed, or from this directory after
                                 python setup.py build_ext --inplace)
+    FASTACT_KERNELS=baseline python bench.py     (fastact's and the plugin's SSE2 build)
 """
 
 import sys
@@ -33,8 +34,11 @@ def main():
     if "squareplus" not in fastact.available():
         import fastact_squareplus
         fastact.register_plugin(fastact_squareplus)
+    import fastact_squareplus
     rng = np.random.default_rng(0)
-    print(f"fastact threads: {fastact.get_num_threads()}; n = 2^20")
+    print(f"fastact threads: {fastact.get_num_threads()}; n = 2^20; kernels: fastact "
+          f"{fastact._api.kernels.VARIANT}, plugin {fastact_squareplus._kernels.VARIANT} "
+          f"(FASTACT_KERNELS=baseline|avx2|avx512 picks a lower one)")
     for dtype in (np.float32, np.float64):
         x = rng.uniform(-10, 10, N).astype(dtype)
         work, out, tmp = x.copy(), np.empty_like(x), np.empty_like(x)

@@ -17,7 +17,10 @@ import numpy as np
 
 import fastact
 
-from fastact_squareplus._kernels import KERNELS
+# The kernel module is built once per instruction set (setup.py, fastact.build);
+# import_kernels picks the best one this CPU runs, never above fastact's own choice.
+_kernels = fastact.import_kernels("fastact_squareplus._kernels")
+KERNELS = _kernels.KERNELS
 
 __version__ = "0.1.0"
 

@@ -270,3 +270,9 @@ TABLE[2].name = NULL
 
 #: The kernel table fastact reads (register(..., kernels=KERNELS)).
 KERNELS = kernel_capsule(TABLE)
+
+cdef extern from *:
+    # defined by fastact.build.kernel_extensions, e.g. "avx2"
+    const char *FASTACT_BUILD_VARIANT
+#: The instruction-set variant this module was built for (fastact.build's names).
+VARIANT = FASTACT_BUILD_VARIANT.decode("ascii")
