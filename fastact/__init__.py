@@ -35,16 +35,21 @@ __all__ = ["ACTIVATIONS", "LAYER_ACTIVATIONS", "ActivationInfo", "PluginWarning"
 
 def __getattr__(name):
     """fastact.NAME (and NAME_, NAME_backward, NAME_backward_) of a plugin activation."""
-    if not name.startswith("_"):
+    from fastact.registry import SUBMODULES
+    if not name.startswith("_") and name not in SUBMODULES:
         from fastact.registry import REGISTRY
         func = REGISTRY.form(name)
         if func is not None:
             return func
+        why = REGISTRY.why_unavailable(name)
+        if why:
+            raise AttributeError(f"module 'fastact' has no attribute {name!r}: {why}")
     raise AttributeError(f"module 'fastact' has no attribute {name!r}")
 
 
 def __dir__():
     from fastact.registry import REGISTRY
     REGISTRY.ensure_loaded()
-    plugin_forms = {f for a in REGISTRY.activations.values() for f in a.forms()}
+    with REGISTRY.lock:
+        plugin_forms = {f for a in REGISTRY.activations.values() for f in a.forms()}
     return sorted(set(globals()) | plugin_forms)

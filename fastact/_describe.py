@@ -10,6 +10,7 @@ into the plugin's hook.
 from __future__ import annotations
 
 import inspect
+import numbers
 import keyword
 import re
 from dataclasses import dataclass, replace
@@ -70,6 +71,8 @@ class Registrar:
 
     def __init__(self, registry, record, staged):
         self.registry, self.record, self.staged = registry, record, staged
+        self.closed = False          # set when the hook has returned
+
 
     def __call__(self, name=None, *args, kernels=None, numpy_forward=None, numpy_derivative=None,
                  numpy_derivative_from_y=None, functions=None, kernel_name=None,
@@ -77,6 +80,10 @@ class Registrar:
                  derivative="", output_range="", monotonic=None, zero_centred=None,
                  smooth=None, saturating="", reference=None, reference_derivative=None,
                  backward_from_y=None, doc="", override=False, **unknown):
+        if self.closed:
+            raise RuntimeError(f"fastact: {self.record.label} called register({name!r}) after "
+                               f"its register_activations hook returned; register every "
+                               f"activation inside the hook")
         entry = Staged(str(name), override=bool(override))
         self.staged.append(entry)
         try:
@@ -148,7 +155,7 @@ class Registrar:
                 raise ValueError(f"compiled kernels take at most {_api.MAX_KERNEL_PARAMS} "
                                  f"hyper-parameters")
             for key, value in params.items():
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                if isinstance(value, bool) or not isinstance(value, numbers.Real):
                     raise TypeError(f"hyper-parameter {key} of compiled kernels must default "
                                     f"to a real number, got {value!r}")
             impl = _api.KernelActivation(kernels, kernel_name or name)

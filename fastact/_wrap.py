@@ -49,7 +49,10 @@ def hyper_checker(params: dict, check, numeric: bool):
             try:
                 check(**values)
             except (TypeError, ValueError) as exc:
-                raise type(exc)(f"{func}: {exc}") from None
+                # the plain type, not type(exc): a subclass's constructor may take
+                # other arguments; the plugin's own exception stays as the cause
+                plain = ValueError if isinstance(exc, ValueError) else TypeError
+                raise plain(f"{func}: {exc}") from exc
         return tuple(float(values[n]) for n in names) if numeric else values
 
     return hyper

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -60,6 +61,21 @@ class PluginRecord:
         return "built-in activations" if self.name == "fastact" else f"plugin {self.name!r}"
 
 
+def user_stacklevel() -> int:
+    """The warnings.warn stacklevel of the first frame outside the fastact package, so
+    that a warning points at the user's call (available(), get(), fastact.NAME)."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+# fastact's submodules and folders: never activation names, and never a reason for
+# fastact.__getattr__ to load plugins (`from fastact import build` probes it first)
+SUBMODULES = frozenset({"build", "hookspecs", "registry", "kernel", "vmath", "include"})
+
+
 def normalize(dist_name: str) -> str:
     """A distribution name compared as pip does (PEP 503)."""
     return re.sub(r"[-_.]+", "-", dist_name).lower()
@@ -75,6 +91,7 @@ class Registry:
         self.plugins: dict = {}            # plugin name -> PluginRecord
         self.in_process: list = []         # (plugin object, name) given to register_plugin
         self.builtin_names: set = set()
+        self.pending: list = []            # warnings to issue once loading is done
         self.manager = pluggy.PluginManager("fastact")
         self.manager.add_hookspecs(hookspecs)
 
@@ -83,7 +100,9 @@ class Registry:
     def ensure_loaded(self):
         """Load the plugins once. Other threads wait until loading has finished (they
         never see a half-loaded registry); a hook that calls available()/get() while
-        its own plugin loads re-enters the lock and sees what is registered so far."""
+        its own plugin loads re-enters the lock and sees what is registered so far.
+        An exception that escapes loading (KeyboardInterrupt) leaves the registry
+        unloaded, to be loaded again on the next use."""
         if self.loaded:
             return
         with self.lock:
@@ -92,9 +111,21 @@ class Registry:
             self.loading = True
             try:
                 self.load()
+            except BaseException:
+                self.reset()
+                raise
             finally:
                 self.loading = False
-                self.loaded = True
+            self.loaded = True
+        self.flush_warnings()
+
+    def flush_warnings(self):
+        """Issue the warnings of what was just loaded, after loading: a PluginWarning
+        turned into an error must not stop the other plugins from loading."""
+        with self.lock:
+            pending, self.pending = self.pending, []
+        for message in pending:
+            warnings.warn(message, PluginWarning, stacklevel=user_stacklevel())
 
     def load(self):
         from fastact import _builtins
@@ -103,13 +134,15 @@ class Registry:
             found = self.entry_points()
         except Exception as exc:  # noqa: BLE001 (broken metadata must not break fastact)
             found = []
-            warnings.warn(f"fastact: could not list the installed plugins "
-                          f"({type(exc).__name__}: {exc}); none is loaded, everything else "
-                          f"works", PluginWarning, stacklevel=4)
+            self.pending.append(f"fastact: could not list the installed plugins "
+                                f"({type(exc).__name__}: {exc}); none is loaded, everything "
+                                f"else works")
         for record, entry_point in found:
             try:
                 plugin = entry_point.load()
-            except Exception as exc:  # noqa: BLE001 (any import failure is the plugin's)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # noqa: BLE001 (SystemExit too: the plugin's fault)
                 self.fail(record, f"failed to import: {type(exc).__name__}: {exc}")
                 continue
             self.run_plugin(plugin, record)
@@ -117,39 +150,46 @@ class Registry:
             self.run_plugin(plugin, PluginRecord(name))
 
     def entry_points(self):
-        """(record, entry point) of every installed plugin FASTACT_LOAD_PLUGINS allows."""
+        """(record, entry point) of every installed plugin FASTACT_LOAD_PLUGINS allows,
+        in distribution order. A distribution installed twice on sys.path counts once,
+        the first copy (the one `import` finds), as importlib.metadata decides."""
         import importlib.metadata        # here, not at the top: 15 ms of `import fastact`
         wanted = os.environ.get(LOAD_PLUGINS_ENV)
         allowed = None if wanted is None else {
             normalize(n.strip()) for n in wanted.split(",") if n.strip()}
         found, seen = [], set()
-        for dist in importlib.metadata.distributions():
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
             try:
-                eps = [ep for ep in dist.entry_points if ep.group == ENTRY_POINT_GROUP]
-                if not eps:
-                    continue
-                dist_name = dist.metadata["Name"] or "?"
+                dist_name, version = ep.dist.metadata["Name"] or "?", ep.dist.version
             except Exception as exc:  # noqa: BLE001 (a broken dist-info on sys.path)
-                where = getattr(dist, "_path", "?")
-                warnings.warn(f"fastact: skipped the installed distribution at {where}: its "
-                              f"metadata cannot be read ({type(exc).__name__}: {exc})",
-                              PluginWarning, stacklevel=5)
+                where = getattr(ep.dist, "_path", "?")
+                self.pending.append(f"fastact: skipped the installed distribution at {where}: "
+                                    f"its metadata cannot be read ({type(exc).__name__}: {exc})")
                 continue
             key = normalize(dist_name)
-            if key in seen:
-                continue                       # the same distribution twice on sys.path
             seen.add(key)
-            if allowed is not None and key not in allowed:
-                continue
-            for ep in eps:
-                found.append((PluginRecord(ep.name, dist_name, dist.version, ep.name), ep))
+            if allowed is None or key in allowed:
+                found.append((PluginRecord(ep.name, dist_name, version, ep.name), ep))
         if allowed:
             for missing in sorted(allowed - seen):
-                warnings.warn(f"{LOAD_PLUGINS_ENV} names {missing!r}, which is not an "
-                              f"installed fastact plugin distribution", PluginWarning,
-                              stacklevel=5)
+                self.pending.append(f"{LOAD_PLUGINS_ENV} names {missing!r}, which is not an "
+                                    f"installed fastact plugin distribution")
         found.sort(key=lambda item: (normalize(item[0].distribution), item[0].name))
         return found
+
+    def reset(self):
+        """Back to nothing loaded (in-process plugins stay queued); the built-ins' module
+        attributes are the compiled functions again."""
+        import fastact
+        from fastact import _api
+        module = vars(fastact)
+        for name in self.builtin_names:
+            for suffix in SUFFIXES:
+                if hasattr(_api, name + suffix):
+                    module[name + suffix] = getattr(_api, name + suffix)
+        in_process = self.in_process
+        self.__init__()
+        self.in_process = in_process
 
     def run_plugin(self, plugin, record: PluginRecord):
         """Call one plugin's hook and commit what it registered, or report why not."""
@@ -177,9 +217,13 @@ class Registry:
         others = [p for p in self.manager.get_plugins() if p is not plugin]
         caller = self.manager.subset_hook_caller("register_activations", remove_plugins=others)
         staged = []
+        register = Registrar(self, record, staged)
         try:
-            caller(register=Registrar(self, record, staged))
-        except Exception as exc:  # noqa: BLE001 (a plugin's bug must not break fastact)
+            caller(register=register)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 (a plugin's bug must not break fastact)
+            register.closed = True
             why = f"raised in register_activations: {type(exc).__name__}: {exc}"
             self.fail(record, why)
             for entry in staged:
@@ -188,19 +232,20 @@ class Registry:
                         entry.name, f"{record.label} registered activation {entry.name!r} "
                                     f"and then {why}, so none of its activations is loaded")
             return
+        register.closed = True
         for entry in staged:
             self.commit(record, entry)
 
     def fail(self, record: PluginRecord, why: str):
         record.error = why
         self.plugins.setdefault(record.name, record)
-        warnings.warn(f"fastact: {record.label} {why}; it is skipped, everything else "
-                      f"works", PluginWarning, stacklevel=4)
+        self.pending.append(f"fastact: {record.label} {why}; it is skipped, everything "
+                            f"else works")
 
     def reject(self, record: PluginRecord, name: str, why: str):
         message = f"{record.label} registered activation {name!r}, which is unavailable: {why}"
         self.unavailable[name] = message
-        warnings.warn(f"fastact: {message}", PluginWarning, stacklevel=4)
+        self.pending.append(f"fastact: {message}")
 
     def commit(self, record: PluginRecord, entry):
         if entry.error is not None:
@@ -216,11 +261,12 @@ class Registry:
         if clash:
             self.reject(record, info.name, clash)
             return
-        if existing is not None:
+        if existing is not None and existing.plugin != info.plugin:
             record.overridden[info.name] = existing
         self.activations[info.name] = info
         self.unavailable.pop(info.name, None)
-        record.activations.append(info.name)
+        if info.name not in record.activations:
+            record.activations.append(info.name)
         if record.name == "fastact":
             self.builtin_names.add(info.name)
         self.sync_module(info.name)
@@ -228,6 +274,8 @@ class Registry:
     def attribute_clash(self, info) -> str:
         """Why the forms of `info` cannot be fastact attributes, or ''."""
         import fastact
+        if info.name in SUBMODULES:
+            return f"fastact.{info.name} is a submodule of fastact"
         forms = {form for act in self.activations.values() for form in act.forms()}
         for form, func in info.forms().items():
             if form not in forms and vars(fastact).get(form, func) is not func:
@@ -255,6 +303,10 @@ class Registry:
         if not isinstance(name, str):
             raise TypeError(f"fastact.get: name must be a str, got {type(name).__name__}")
         self.ensure_loaded()
+        with self.lock:
+            return self.describe(name)
+
+    def describe(self, name: str) -> ActivationInfo:
         info = self.activations.get(name)
         if info is not None:
             return info
@@ -268,6 +320,19 @@ class Registry:
     def form(self, attribute: str):
         """The function fastact.<attribute> names among registered activations, or None."""
         self.ensure_loaded()
+        with self.lock:
+            return self.find_form(attribute)
+
+    def why_unavailable(self, attribute: str):
+        """The reason fastact.<attribute> is a refused plugin activation's form, or None."""
+        with self.lock:
+            for suffix in ("_backward_", "_backward", "_", ""):
+                base = attribute[:len(attribute) - len(suffix)] if suffix else attribute
+                if attribute.endswith(suffix) and base in self.unavailable:
+                    return self.unavailable[base]
+        return None
+
+    def find_form(self, attribute: str):
         for suffix in ("_backward_", "_backward", "_", ""):
             base = attribute[:len(attribute) - len(suffix)] if suffix else attribute
             if attribute.endswith(suffix) and base in self.activations:
@@ -285,6 +350,7 @@ class Registry:
             self.in_process.append((plugin, name))
             if self.loaded:
                 self.run_plugin(plugin, PluginRecord(name))
+        self.flush_warnings()
         return name
 
     def unregister_plugin(self, name):
@@ -327,10 +393,11 @@ REGISTRY = Registry()
 def available(kind=None) -> list:
     """The names of every registered activation (built-ins, then plugins), or of one
     kind ("elementwise", "per-channel", "random", "along an axis")."""
-    REGISTRY.ensure_loaded()
     if kind is not None and kind not in KINDS:
         raise ValueError(f"fastact.available: kind must be one of {KINDS}, got {kind!r}")
-    return [n for n, a in REGISTRY.activations.items() if kind is None or a.kind == kind]
+    REGISTRY.ensure_loaded()
+    with REGISTRY.lock:
+        return [n for n, a in REGISTRY.activations.items() if kind is None or a.kind == kind]
 
 
 def get(name) -> ActivationInfo:
@@ -342,7 +409,8 @@ def plugins() -> list:
     """Every plugin fastact tried to load (PluginRecord: name, distribution, version,
     entry point, its activations, and the error if it failed)."""
     REGISTRY.ensure_loaded()
-    return [r for r in REGISTRY.plugins.values() if r.name != "fastact"]
+    with REGISTRY.lock:
+        return [r for r in REGISTRY.plugins.values() if r.name != "fastact"]
 
 
 def register_plugin(plugin, name=None) -> str:

@@ -89,6 +89,20 @@
 #include <stdint.h>
 #include <string.h>
 
+/* a*b + c, one rounding where the target has FMA. Written out wherever a sum has two
+ * products: left to contraction, GCC may fuse either product, and may choose differently
+ * in a loop's vector body and its scalar remainder, so that a result would depend on the
+ * element's position in the array (and on the thread split). */
+#ifndef FA__FMA
+#ifdef __FMA__
+#define FA__FMA(a, b, c) __builtin_fma((a), (b), (c))
+#define FA__FMAF(a, b, c) __builtin_fmaf((a), (b), (c))
+#else
+#define FA__FMA(a, b, c) ((a) * (b) + (c))
+#define FA__FMAF(a, b, c) ((a) * (b) + (c))
+#endif
+#endif
+
 /* ---- bit reinterpretation (compiles to nothing / vector moves) ---------- */
 static inline uint32_t fa__f2u(float x) { uint32_t u; memcpy(&u, &x, sizeof u); return u; }
 static inline float fa__u2f(uint32_t u) { float x; memcpy(&x, &u, sizeof x); return x; }
@@ -180,7 +194,7 @@ static inline float fa_expm1_f32(float x)
     float rl = r_hi - rh;                    /* exact */
     float hsq = 0.5f * (rh * rh);            /* exact */
     float small = (r * r) * (r * fa__expm1q3_f32(r))
-                + (r_lo * (1.0f + 0.5f * (r_hi + r)) + 0.5f * (rl * (r_hi + rh)));
+                + FA__FMAF(0.5f, rl * (r_hi + rh), r_lo * (1.0f + 0.5f * (r_hi + r)));
     /* e^x - 1 = 2^n (c + r_hi + hsq + small + d), c + d = 1 - 2^-n, c exact */
     int32_t m = n > 60 ? 60 : n;
     float tm = fa__pow2i_f32(-m);            /* 2^-m */

@@ -122,6 +122,20 @@
 #include <stdint.h>
 #include <string.h>
 
+/* a*b + c, one rounding where the target has FMA. Written out wherever a sum has two
+ * products: left to contraction, GCC may fuse either product, and may choose differently
+ * in a loop's vector body and its scalar remainder, so that a result would depend on the
+ * element's position in the array (and on the thread split). */
+#ifndef FA__FMA
+#ifdef __FMA__
+#define FA__FMA(a, b, c) __builtin_fma((a), (b), (c))
+#define FA__FMAF(a, b, c) __builtin_fmaf((a), (b), (c))
+#else
+#define FA__FMA(a, b, c) ((a) * (b) + (c))
+#define FA__FMAF(a, b, c) ((a) * (b) + (c))
+#endif
+#endif
+
 /* Everything is force-inlined: the vectorizer only sees straight-line code after inlining,
  * and GCC's size heuristics would otherwise keep the larger cores (erf/erfc) out of line. */
 #if defined(__GNUC__) || defined(__clang__)
@@ -484,7 +498,7 @@ FA__INLINE void fa__erfc_core(double wh, double wl, double qh, double ql, double
     /* erf piece: v = qh is w^2 rounded; the missing ql matters (times c1, relative to
      * 1 - erf), so add c1*ql.  For ndtr this also carries the effect of w's low part. */
     double vl = w < 0.75 ? ql : 0.0;
-    double gl = ge + (ae + (c0l + (c1h * vl + (c1l * v + (v * v) * q))));
+    double gl = ge + (ae + (c0l + (c1h * vl + FA__FMA(v * v, q, c1l * v))));
     /* first-order effect of wl on erfcx on the middle pieces: erfcx' = 2 w erfcx - 2/sqrt(pi) */
     double corr = wl * (2.0 * w * (gh + gl) - FA__TWO_RSQRTPI);
     corr = w < 0.75 ? 0.0 : corr;
@@ -502,7 +516,7 @@ FA__INLINE void fa__erfc_core(double wh, double wl, double qh, double ql, double
 
     double xh, xe;                             /* X = g * factor */
     fa_two_prod_f64(gh, fh, &xh, &xe);
-    double xl = xe + (gh * fl + gl * fh);
+    double xl = xe + FA__FMA(gl, fh, gh * fl);
     double yq = xh * dinv, p, pe;              /* Y = X / d, remainder-corrected */
     fa_two_prod_f64(yq, dh, &p, &pe);
     double ylo = ((((xh - p) - pe) + xl) - yq * dl) * dinv;
