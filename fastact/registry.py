@@ -138,6 +138,8 @@ class Registry:
                                 f"({type(exc).__name__}: {exc}); none is loaded, everything "
                                 f"else works")
         for record, entry_point in found:
+            if record.name in self.plugins:        # two distributions, one entry-point name
+                record.name = f"{record.distribution}:{record.name}"
             try:
                 plugin = entry_point.load()
             except KeyboardInterrupt:

@@ -936,3 +936,26 @@ def test_plugin_exceptions_propagate_with_a_note(contract):
         fastact.raiser_backward_(np.ones(3), x)
     assert (x == 1).all()
 
+
+
+def test_two_distributions_with_one_entry_point_name_both_load(tmp_path):
+    """Entry-point names are chosen by each distribution: a clash between two of them is
+    no fault; the second plugin is named distribution:entry point."""
+    src = """
+    import numpy as np, fastact
+    @fastact.hookimpl
+    def register_activations(register):
+        register("{name}", numpy_forward=np.tanh, numpy_derivative=np.cos)
+    """
+    plugin_env.write_distribution(tmp_path, "dist-a", "clash_a", src.format(name="clash_a"),
+                                  {"same": "clash_a"})
+    plugin_env.write_distribution(tmp_path, "dist-b", "clash_b", src.format(name="clash_b"),
+                                  {"same": "clash_b"})
+    result = plugin_env.run_python("""
+        import warnings, fastact
+        warnings.simplefilter("error")
+        print(sorted(p.name for p in fastact.plugins()), fastact.clash_a.__name__,
+              fastact.clash_b.__name__)
+    """, extra_path=[tmp_path])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["['dist-b:same',", "'same']", "clash_a", "clash_b"]
