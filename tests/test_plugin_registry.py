@@ -956,6 +956,6 @@ def test_two_distributions_with_one_entry_point_name_both_load(tmp_path):
         warnings.simplefilter("error")
         print(sorted(p.name for p in fastact.plugins()), fastact.clash_a.__name__,
               fastact.clash_b.__name__)
-    """, extra_path=[tmp_path])
+    """, extra_path=[tmp_path], FASTACT_LOAD_PLUGINS=None)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["['dist-b:same',", "'same']", "clash_a", "clash_b"]
