@@ -88,20 +88,7 @@
 
 #include <stdint.h>
 #include <string.h>
-
-/* a*b + c, one rounding where the target has FMA. Written out wherever a sum has two
- * products: left to contraction, GCC may fuse either product, and may choose differently
- * in a loop's vector body and its scalar remainder, so that a result would depend on the
- * element's position in the array (and on the thread split). */
-#ifndef FA__FMA
-#ifdef __FMA__
-#define FA__FMA(a, b, c) __builtin_fma((a), (b), (c))
-#define FA__FMAF(a, b, c) __builtin_fmaf((a), (b), (c))
-#else
-#define FA__FMA(a, b, c) ((a) * (b) + (c))
-#define FA__FMAF(a, b, c) ((a) * (b) + (c))
-#endif
-#endif
+#include "fastact_fma.h"
 
 /* ---- bit reinterpretation (compiles to nothing / vector moves) ---------- */
 static inline uint32_t fa__f2u(float x) { uint32_t u; memcpy(&u, &x, sizeof u); return u; }

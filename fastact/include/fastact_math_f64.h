@@ -121,20 +121,7 @@
 
 #include <stdint.h>
 #include <string.h>
-
-/* a*b + c, one rounding where the target has FMA. Written out wherever a sum has two
- * products: left to contraction, GCC may fuse either product, and may choose differently
- * in a loop's vector body and its scalar remainder, so that a result would depend on the
- * element's position in the array (and on the thread split). */
-#ifndef FA__FMA
-#ifdef __FMA__
-#define FA__FMA(a, b, c) __builtin_fma((a), (b), (c))
-#define FA__FMAF(a, b, c) __builtin_fmaf((a), (b), (c))
-#else
-#define FA__FMA(a, b, c) ((a) * (b) + (c))
-#define FA__FMAF(a, b, c) ((a) * (b) + (c))
-#endif
-#endif
+#include "fastact_fma.h"
 
 /* Everything is force-inlined: the vectorizer only sees straight-line code after inlining,
  * and GCC's size heuristics would otherwise keep the larger cores (erf/erfc) out of line. */
