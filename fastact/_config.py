@@ -1,6 +1,5 @@
 """fastact.show_config(): what this build is and how it will run."""
 
-import os
 import platform
 import sys
 
