@@ -45,8 +45,13 @@ def kernels(catalog):
     out = []
     for name, act, from_y in catalog.kernel_specs():
         forms = [("x", "x")] + ([("y", "y")] if from_y else [])
-        out.append(SimpleNamespace(name=name, act=act, cheap=act.cheap,
-                                   from_y=from_y, backward_forms=forms))
+        params = [p.name for p in act.numeric_params]
+        out.append(SimpleNamespace(
+            name=name, act=act, cheap=act.cheap, from_y=from_y, backward_forms=forms,
+            # the C API's hyper-parameter arguments (fastact_capi.h, capi.pxd)
+            params=params, cparams="".join(f" double {p}," for p in params),
+            cargs="".join(f" {p}," for p in params),
+            cinit="{" + ", ".join(params + ["0"] * (4 - len(params))) + "}"))
     return out
 
 
@@ -198,6 +203,10 @@ def readme_with_table(text: str, catalog) -> str:
     return f"{head}{README_START}\n{activation_table(catalog)}\n{README_END}{tail}"
 
 
+CAPI_OUTPUTS = {"fastact_capi.h.tp": ROOT / "fastact" / "include" / "fastact_capi.h",
+                "capi.pxd.tp": ROOT / "fastact" / "capi.pxd"}
+
+
 def render_all() -> list[Path]:
     from Cython.Tempita import sub
 
@@ -216,6 +225,10 @@ def render_all() -> list[Path]:
         for target, variant in targets.items():
             write_if_changed(target, sub(template.read_text(), VARIANT=variant, **namespace))
             rendered.append(target)
+    # the C API's header and .pxd, installed with the package
+    for template, target in CAPI_OUTPUTS.items():
+        write_if_changed(target, sub((PYX / "capi" / template).read_text(), **namespace))
+        rendered.append(target)
     write_if_changed(ROOT / "fastact" / "_api.pyi", stub(catalog))
     return rendered
 
