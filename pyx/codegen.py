@@ -203,6 +203,17 @@ def readme_with_table(text: str, catalog) -> str:
     return f"{head}{README_START}\n{activation_table(catalog)}\n{README_END}{tail}"
 
 
+def axis_ops(catalog):
+    """The axis-wise activations in the C API: name, the _api table pointer, the group
+    (maxout: pieces, given by the caller), backward from y, formula."""
+    tables = {"softmax": ("AX_SOFTMAX", 1), "log_softmax": ("AX_LOG_SOFTMAX", 1),
+              "maxout": ("AX_MAXOUT", 0), "glu": ("AX_GLU", 2)}
+    return [SimpleNamespace(name=name, table=table, group=group,
+                            from_y=catalog.LAYER_BY_NAME[name].backward_from_y,
+                            formula=catalog.LAYER_BY_NAME[name].formula)
+            for name, (table, group) in tables.items()]
+
+
 CAPI_OUTPUTS = {"fastact_capi.h.tp": ROOT / "fastact" / "include" / "fastact_capi.h",
                 "capi.pxd.tp": ROOT / "fastact" / "capi.pxd"}
 
@@ -212,7 +223,7 @@ def render_all() -> list[Path]:
 
     catalog = load_catalog()
     namespace = dict(DTYPES=DTYPES, KERNELS=kernels(catalog), ACTIVATIONS=catalog.ACTIVATIONS,
-                     VARIANT_NAMES=tuple(VARIANTS),
+                     VARIANT_NAMES=tuple(VARIANTS), AXIS_OPS=axis_ops(catalog),
                      kw=lambda act: keyword_params(act, catalog),
                      prologue=lambda act, func: prologue(act, func, catalog),
                      doc=lambda act, form: repr(docstring(act, form, catalog)))
