@@ -297,8 +297,7 @@ def strided_out(n, dtype, step):
     """A view of n elements with stride step (any sign) in a buffer filled with a
     sentinel, and the buffer (to check that nothing else was written)."""
     buf = np.full(n * abs(step), 7.25, dtype)
-    view = buf[::step] if step > 0 else buf[::step]
-    return view[:n], buf
+    return buf[::step][:n], buf
 
 
 def gaps_untouched(view, buf):
