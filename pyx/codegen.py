@@ -208,10 +208,16 @@ def axis_ops(catalog):
     (maxout: pieces, given by the caller), backward from y, formula."""
     tables = {"softmax": ("AX_SOFTMAX", 1), "log_softmax": ("AX_LOG_SOFTMAX", 1),
               "maxout": ("AX_MAXOUT", 0), "glu": ("AX_GLU", 2)}
-    return [SimpleNamespace(name=name, table=table, group=group,
-                            from_y=catalog.LAYER_BY_NAME[name].backward_from_y,
-                            formula=catalog.LAYER_BY_NAME[name].formula)
-            for name, (table, group) in tables.items()]
+    ops = []
+    for name, (table, group) in tables.items():
+        from_y = catalog.LAYER_BY_NAME[name].backward_from_y
+        # (the kernel table's field, the C API's name for it)
+        entries = [("forward", "forward"), ("backward_x", "backward")]
+        entries += [("backward_y", "backward_y")] if from_y else []
+        ops.append(SimpleNamespace(name=name, table=table, group=group, from_y=from_y,
+                                   entries=entries,
+                                   formula=catalog.LAYER_BY_NAME[name].formula))
+    return ops
 
 
 CAPI_OUTPUTS = {"fastact_capi.h.tp": ROOT / "fastact" / "include" / "fastact_capi.h",
@@ -224,6 +230,7 @@ def render_all() -> list[Path]:
     catalog = load_catalog()
     namespace = dict(DTYPES=DTYPES, KERNELS=kernels(catalog), ACTIVATIONS=catalog.ACTIVATIONS,
                      VARIANT_NAMES=tuple(VARIANTS), AXIS_OPS=axis_ops(catalog),
+                     DTYPE_SLOTS=[(slot, T, S) for slot, (T, S) in enumerate(DTYPES)],
                      kw=lambda act: keyword_params(act, catalog),
                      prologue=lambda act, func: prologue(act, func, catalog),
                      doc=lambda act, form: repr(docstring(act, form, catalog)))
