@@ -51,6 +51,15 @@ ctypedef float (*scalar2_f32)(float g, float v, const float *p) noexcept nogil
 ctypedef double (*scalar2_f64)(double g, double v, const double *p) noexcept nogil
 
 
+cdef inline Py_ssize_t block_count(Py_ssize_t n, Py_ssize_t grain, int nthreads) noexcept nogil:
+    """How many threads to split n elements over: each must get at least `grain` (a
+    parallel region costs more than it brings below that), at most nthreads, at least 1."""
+    cdef Py_ssize_t blocks = n // grain if grain > 0 else n
+    if blocks > nthreads:
+        blocks = nthreads
+    return blocks if blocks > 1 else 1
+
+
 cdef inline object kernel_capsule(fa_kernel *table):
     """The capsule fastact reads `table` from (a NULL-name-terminated array that must
     live as long as the module: a module-level C array)."""

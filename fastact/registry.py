@@ -76,6 +76,15 @@ def user_stacklevel() -> int:
 SUBMODULES = frozenset({"build", "hookspecs", "registry", "kernel", "vmath", "include"})
 
 
+def form_bases(attribute: str):
+    """The activation names fastact.<attribute> may be a form of (NAME_backward_ ->
+    NAME, ...), longest suffix first."""
+    for suffix in ("_backward_", "_backward", "_"):
+        if attribute.endswith(suffix):
+            yield attribute[:-len(suffix)]
+    yield attribute
+
+
 def normalize(dist_name: str) -> str:
     """A distribution name compared as pip does (PEP 503)."""
     return re.sub(r"[-_.]+", "-", dist_name).lower()
@@ -328,16 +337,14 @@ class Registry:
     def why_unavailable(self, attribute: str):
         """The reason fastact.<attribute> is a refused plugin activation's form, or None."""
         with self.lock:
-            for suffix in ("_backward_", "_backward", "_", ""):
-                base = attribute[:len(attribute) - len(suffix)] if suffix else attribute
-                if attribute.endswith(suffix) and base in self.unavailable:
+            for base in form_bases(attribute):
+                if base in self.unavailable:
                     return self.unavailable[base]
         return None
 
     def find_form(self, attribute: str):
-        for suffix in ("_backward_", "_backward", "_", ""):
-            base = attribute[:len(attribute) - len(suffix)] if suffix else attribute
-            if attribute.endswith(suffix) and base in self.activations:
+        for base in form_bases(attribute):
+            if base in self.activations:
                 return self.activations[base].forms().get(attribute)
         return None
 

@@ -251,14 +251,6 @@ cdef inline bint mergeable(Plan *plan, int outer, int inner) noexcept:
     return True
 
 
-cdef inline Py_ssize_t block_count(Py_ssize_t n, Py_ssize_t grain, int nthreads) noexcept nogil:
-    """How many threads to use: each must get at least `grain` elements."""
-    cdef Py_ssize_t blocks = n // grain if grain > 0 else n
-    if blocks > nthreads:
-        blocks = nthreads
-    return blocks if blocks > 1 else 1
-
-
 cdef void run_unary(fa_unary_fn f, Py_ssize_t grain, Py_ssize_t itemsize, Py_ssize_t n,
                     char *x, Py_ssize_t sx, char *out, Py_ssize_t so,
                     const double *params, int nthreads) noexcept nogil:

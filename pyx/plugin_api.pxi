@@ -20,6 +20,7 @@ cdef class KernelActivation:
 
     def __cinit__(self, object capsule, str name):
         cdef const void *raw
+        cdef const fa_kernel *entry
         if type(capsule).__name__ != "PyCapsule":
             raise TypeError(f"kernels must be the capsule of a fa_kernel table "
                             f"(fastact.kernel.kernel_capsule), got {type(capsule).__name__}")
@@ -32,13 +33,11 @@ cdef class KernelActivation:
                                 f"reads {wanted!r}: rebuild the plugin against this fastact")
             raise TypeError(f"kernels is a capsule named {got!r}, not a fastact kernel "
                             f"table ({wanted!r})")
-        cdef bytes wanted_name = name.encode()
-        cdef const fa_kernel *entry = <const fa_kernel*>PyCapsule_GetPointer(
-            capsule, FASTACT_KERNEL_CAPSULE)
-        while entry.name != NULL and entry.name != wanted_name:
-            entry += 1
-        if entry.name == NULL:
-            raise ValueError(f"the kernel table has no entry named {name!r}")
+        try:                             # find_in_table's error blames fastact's build
+            entry = <const fa_kernel*>find_in_table(
+                PyCapsule_GetPointer(capsule, FASTACT_KERNEL_CAPSULE), sizeof(fa_kernel), name)
+        except ImportError:
+            raise ValueError(f"the kernel table has no entry named {name!r}") from None
         for s in range(2):
             if entry.forward[s] == NULL or entry.backward_x[s] == NULL:
                 raise ValueError(f"kernel {name!r}: forward and backward_x must be set for "
