@@ -13,4 +13,13 @@
 #define FA__FMA(a, b, c) ((a) * (b) + (c))
 #define FA__FMAF(a, b, c) ((a) * (b) + (c))
 #endif
+
+/* a*b + c where the exact value is known to be a float (the rounding error of a product,
+ * the remainder of a division): exact with FMA, and exact in double without (the product
+ * of two floats is exact in double, and so is the sum of it and a nearby float). */
+#ifdef __FMA__
+#define FA__FMAF_EXACT(a, b, c) __builtin_fmaf((a), (b), (c))
+#else
+#define FA__FMAF_EXACT(a, b, c) ((float)((double)(a) * (double)(b) + (double)(c)))
+#endif
 #endif

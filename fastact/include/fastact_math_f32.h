@@ -263,10 +263,10 @@ static inline double fa__exp_d(double y)
     return p * fa__u2d((fa__d2u(t) << 52) + 0x3ff0000000000000ull);
 }
 
-/* erfc(z) for z >= 0 given z2 = z*z (accurately): e^-z2 * g(1/(1+z/2)) */
-static inline double fa__erfc_pos_d(double z, double z2)
+/* g(1/(1+z/2)) = erfc(z) e^(z^2) for z >= 0 (z > 10.1 is taken as 10.1) */
+static inline double fa__erfc_scaled_d(double z)
 {
-    z = z > 10.1 ? 10.1 : z;                 /* beyond: result underflows anyway */
+    z = z > 10.1 ? 10.1 : z;                 /* beyond: erfc underflows anyway */
     double v = 1.0 / (1.0 + 0.5 * z) - 0x1.2a50658dc0876p-1;
     double g = 0x1.54f4f5cffdcfap-2 + v * (0x1.06f4dc6f459fdp+0
              + v * (0x1.1fdb540b2a36dp+0 + v * (0x1.45910ef20438fp-1
@@ -275,7 +275,13 @@ static inline double fa__erfc_pos_d(double z, double z2)
              + v * (-0x1.5c4ef8305ce45p-5 + v * (-0x1.b77899e4a393fp-5
              + v * (0x1.afa9721d45667p-5 + v * (0x1.c8e96bdf60984p-7
              + v * -0x1.1a98eb70cd73fp-5)))))))))));
-    return fa__exp_d(-z2) * g;
+    return g;
+}
+
+/* erfc(z) for z >= 0 given z2 = z*z (accurately) */
+static inline double fa__erfc_pos_d(double z, double z2)
+{
+    return fa__exp_d(-z2) * fa__erfc_scaled_d(z);
 }
 
 /* ---- public double-internal functions ----------------------------------- */
