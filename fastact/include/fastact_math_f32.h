@@ -350,10 +350,16 @@ static inline float fa_npdf_f32(float x)
  * product or of lo): the product of two floats is exact in double. */
 static inline void fa_two_prod_f32(float a, float b, float *hi, float *lo)
 {
+#ifdef __FMA__
+    float h = a * b;
+    *hi = h;
+    *lo = __builtin_fmaf(a, b, -h);          /* exact: one FMA, float lanes */
+#else
     double p = (double)a * (double)b;
     float h = (float)p;
     *hi = h;
     *lo = (float)(p - (double)h);
+#endif
 }
 
 #endif /* FASTACT_MATH_F32_H */

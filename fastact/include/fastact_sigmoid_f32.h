@@ -152,4 +152,47 @@ static inline float fa__sigmoid_grad_f32(float g, float zh, float zl, float vh, 
     return zh < 0 ? r * 0x1p-24f : r;
 }
 
+/* tanh(x): x + x^3 P(x^2) for |x| < 0.625 (P degree 4, fitted relative), else
+ * sign(x) (1 - e) / (1 + e), e = e^-2|x|, with 1 - e and 1 + e exact (Fast2Sum) and one
+ * corrected division; exactly +-1 where it rounds there, NaN kept. */
+static inline float fa__tanh_f32(float x)
+{
+    uint32_t sign = fa__f2u(x) & 0x80000000u;
+    float a = fa__u2f(fa__f2u(x) & 0x7fffffffu);
+    float d, dl;
+    float e = fa__sigmoid_parts_f32(a + a, 0.0f, 0, &d, &dl);
+    float nh = 1.0f - e;
+    float nl = (1.0f - nh) - e;              /* Fast2Sum: e <= 1 */
+    float big = fa__u2f(fa__f2u(fa__div_f32(nh, nl, d, dl)) | sign);
+    float u = x * x;
+    float p = -0x1.75e1d4p-8f;
+    p = FA__FMAF(p, u, 0x1.52269ep-6f);
+    p = FA__FMAF(p, u, -0x1.b83c5ap-5f);
+    p = FA__FMAF(p, u, 0x1.110726p-3f);
+    p = FA__FMAF(p, u, -0x1.555532p-2f);
+    float small = FA__FMAF(x * u, p, x);
+    return a < 0.625f ? small : big;
+}
+
+/* log(1 + e^-|z|) for z = zh + zl (NaN kept): softplus and logsigmoid. With e = e^-|z| in
+ * [0, 1], log(1 + e) = 2 atanh(s), s = e / (2 + e) <= 1/3 as sh + sl (2 + e exact by
+ * Fast2Sum, one corrected division), = 2s + s^3 R(s^2), R degree 3 (relative error 4.5e-9). */
+static inline float fa__log1p_exp_neg_f32(float zh, float zl)
+{
+    float a = zh < 0 ? zh : -zh;
+    float al = zh < 0 ? zl : -zl;
+    float e = fa__expneg_f32(a, al, 0);
+    float d = 2.0f + e;
+    float dl = (2.0f - d) + e;
+    float r = 1.0f / d;
+    float sh = e * r;
+    float sl = (FA__FMAF_EXACT(-sh, d, e) - sh * dl) * r;
+    float v = sh * sh;
+    float R = 0x1.1efb4ep-2f;
+    R = FA__FMAF(R, v, 0x1.1eb668p-2f);
+    R = FA__FMAF(R, v, 0x1.99d266p-2f);
+    R = FA__FMAF(R, v, 0x1.5555p-1f);
+    return 2.0f * sh + FA__FMAF(sh * v, R, 2.0f * sl);
+}
+
 #endif /* FASTACT_SIGMOID_F32_H */
