@@ -7,5 +7,5 @@
 #define FASTACT_MATH_H
 #include "fastact_math_f32.h"
 #include "fastact_math_f64.h"
-#include "fastact_sigmoid_f32.h"   /* internal (fa__): the float sigmoid family */
+#include "fastact_expneg.h"   /* internal (fa__): exp of -|z| for the sigmoid family */
 #endif

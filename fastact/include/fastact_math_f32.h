@@ -347,7 +347,8 @@ static inline float fa_npdf_f32(float x)
 }
 
 /* hi = fl(a*b), lo = a*b - hi exactly (barring float over/underflow of the
- * product or of lo): the product of two floats is exact in double. */
+ * product or of lo): one FMA where the target has it, else in double, where the
+ * product of two floats is exact. */
 static inline void fa_two_prod_f32(float a, float b, float *hi, float *lo)
 {
 #ifdef __FMA__
