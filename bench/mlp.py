@@ -51,7 +51,7 @@ TOLERANCE = {"float32": 1e-4, "float64": 1e-10}  # gradient agreement, relative 
 # -------------------------------------------------------------------------- activations
 
 @dataclass
-class Activation:
+class ActivationCalls:
     """How a step applies one activation, in place.
 
     forward(z, a): a <- f(z), where a is z itself when ``in_place``;
@@ -80,11 +80,11 @@ def parse_activation(text):
 def fastact_activation(name, params):
     forward_, backward_ = getattr(fastact, name + "_"), getattr(fastact, name + "_backward_")
     if BY_NAME[name].backward_from_y:
-        return Activation(lambda z, a: forward_(z, **params),
-                          lambda g, z, a: backward_(g, y=a, **params), in_place=True)
+        return ActivationCalls(lambda z, a: forward_(z, **params),
+                               lambda g, z, a: backward_(g, y=a, **params), in_place=True)
     forward = getattr(fastact, name)
-    return Activation(lambda z, a: forward(z, out=a, **params),
-                      lambda g, z, a: backward_(g, z, **params), in_place=False)
+    return ActivationCalls(lambda z, a: forward(z, out=a, **params),
+                          lambda g, z, a: backward_(g, z, **params), in_place=False)
 
 
 def numpy_activation(name, params):
@@ -92,10 +92,10 @@ def numpy_activation(name, params):
     if peer is None:
         return None
     if peer.backward_from_y is not None:  # the same storage choice as fastact's
-        return Activation(lambda z, a: peer.forward(z, z),
-                          lambda g, z, a: peer.backward_from_y(g, a, g), in_place=True)
-    return Activation(lambda z, a: peer.forward(z, a),
-                      lambda g, z, a: peer.backward(g, z, g), in_place=False)
+        return ActivationCalls(lambda z, a: peer.forward(z, z),
+                               lambda g, z, a: peer.backward_from_y(g, a, g), in_place=True)
+    return ActivationCalls(lambda z, a: peer.forward(z, a),
+                          lambda g, z, a: peer.backward(g, z, g), in_place=False)
 
 
 def torch_activation(name, params):
@@ -265,9 +265,9 @@ def run_one(text, dtype, threads, blas, args):
         model.step()
     diffs = {c: gradient_difference(m, models["numpy"]) for c, m in models.items()
              if c != "numpy"}
-    # fastact must compute the NumPy step's gradients; torch (another BLAS, another
-    # summation order) only roughly, as a check that the reference does the same work
-    limits = {"fastact": TOLERANCE[dtype], "torch": max(TOLERANCE[dtype], 1e-4)}
+    # fastact must give the NumPy step's gradients; torch sums in another order (its
+    # own BLAS), so it gets more slack: its check is that the reference does the same work
+    limits = {"fastact": TOLERANCE[dtype], "torch": 10 * TOLERANCE[dtype]}
     for c, d in diffs.items():
         if d > limits[c]:
             sys.exit(f"{label} {dtype}: the {c} step's gradients differ from the NumPy "
