@@ -4,7 +4,7 @@
     python bench/mlp.py [--threads 1,2] [--dtypes float32,float64]
                         [--acts relu,tanh,silu,gelu,mish] [--batch 256]
                         [--widths 1024,1024,1024,10] [--repeat 20] [--no-torch]
-                        [--quick] [--json out.json]
+                        [--short-spin] [--quick] [--json out.json]
 
 A step is the forward and backward pass of a dense network (three layers by default:
 1024 -> 1024 -> 1024 -> 10, the activation after each hidden layer) with a mean
@@ -22,6 +22,12 @@ Both must give the same gradients (checked before timing). PyTorch (autograd,
 ``torch.nn.functional``, same weights, same thread count) is timed for reference.
 Figures are medians of ``--repeat`` steps; the activation share is the median time
 of a step's activation calls over the median step time.
+
+With more than one thread, two threading runtimes take turns in a step: OpenBLAS's
+workers keep spinning for a while after a matrix product, and OpenMP's (fastact's)
+after an activation, each holding a core the other's next call wants. ``--short-spin``
+shortens both spins (it sets GOMP_SPINCOUNT and OPENBLAS_THREAD_TIMEOUT, which must be
+set before the libraries load); the header prints the values in effect.
 """
 
 from __future__ import annotations
@@ -37,7 +43,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
+SPIN_SETTINGS = {"GOMP_SPINCOUNT": "1000", "OPENBLAS_THREAD_TIMEOUT": "4"}  # see --short-spin
+if __name__ == "__main__" and "--short-spin" in sys.argv[1:]:
+    for key, value in SPIN_SETTINGS.items():  # read once, when OpenMP and OpenBLAS load
+        os.environ.setdefault(key, value)
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import fastact, machine_info, print_machine, torch  # noqa: E402 (bench/bench.py)
@@ -283,20 +294,18 @@ def run_one(text, dtype, threads, blas, args):
     return row
 
 
-def print_table(rows, out=sys.stdout):
-    head = (f"{'dtype':8s} {'thr':>3s}  {'activation':11s}| {'numpy ms':>9s} {'act':>5s} "
-            f"| {'fastact ms':>10s} {'act':>5s} | {'speedup':>7s} {'act x':>6s} "
-            f"| {'torch ms':>8s}")
-    print(head, file=out)
-    print("-" * len(head), file=out)
-    for r in rows:
-        n, f = r["numpy"], r["fastact"]
-        torch_ms = f"{r['torch']['step_ms']:8.2f}" if "torch" in r else f"{'-':>8s}"
-        print(f"{r['dtype']:8s} {r['threads']:3d}  {r['activation']:11s}| "
-              f"{n['step_ms']:9.2f} {n['activation_ms'] / n['step_ms']:5.0%} | "
-              f"{f['step_ms']:10.2f} {f['activation_ms'] / f['step_ms']:5.0%} | "
-              f"{r['step_speedup']:6.2f}x {r['activation_speedup']:5.1f}x | {torch_ms}",
-              file=out)
+TABLE_HEAD = (f"{'dtype':8s} {'thr':>3s}  {'activation':11s}| {'numpy ms':>9s} {'act':>5s} "
+              f"| {'fastact ms':>10s} {'act':>5s} | {'speedup':>7s} {'act x':>6s} "
+              f"| {'torch ms':>8s}")
+
+
+def table_row(r):
+    n, f = r["numpy"], r["fastact"]
+    torch_ms = f"{r['torch']['step_ms']:8.2f}" if "torch" in r else f"{'-':>8s}"
+    return (f"{r['dtype']:8s} {r['threads']:3d}  {r['activation']:11s}| "
+            f"{n['step_ms']:9.2f} {n['activation_ms'] / n['step_ms']:5.0%} | "
+            f"{f['step_ms']:10.2f} {f['activation_ms'] / f['step_ms']:5.0%} | "
+            f"{r['step_speedup']:6.2f}x {r['activation_speedup']:5.1f}x | {torch_ms}")
 
 
 def main(argv=None):
@@ -313,6 +322,8 @@ def main(argv=None):
                     help="input, hidden..., output widths (default 1024,1024,1024,10)")
     ap.add_argument("--repeat", type=int, default=20, help="timed steps per figure")
     ap.add_argument("--no-torch", dest="torch", action="store_false")
+    ap.add_argument("--short-spin", action="store_true",
+                    help="short spin-waits for OpenMP and OpenBLAS threads (see above)")
     ap.add_argument("--quick", action="store_true",
                     help="a tiny network (batch 32, widths 64,64,64,10), float32, "
                          "1 thread, 3 steps: checks that everything runs")
@@ -336,22 +347,26 @@ def main(argv=None):
     print(f"\nMLP training step (forward + backward, mean softmax cross-entropy): batch "
           f"{args.batch}, widths {'-'.join(map(str, args.widths))}; medians of "
           f"{args.repeat} steps")
+    print("spin-waits: " + ", ".join(f"{k}={os.environ.get(k, 'default')}"
+                                     for k in (*SPIN_SETTINGS, "OMP_WAIT_POLICY")))
+    if args.short_spin and any(os.environ.get(k) is None for k in SPIN_SETTINGS):
+        print("  (--short-spin works when mlp.py is run as a script: set them yourself)")
     rows, blas = [], {}
     for threads in args.threads:
         fastact.set_num_threads(threads)
         if torch is not None:
             torch.set_num_threads(threads)
         with blas_threads(threads) as blas[threads]:
-            print(f"{threads} thread(s): fastact {fastact.get_num_threads()}, "
+            print(f"\n{threads} thread(s): fastact {fastact.get_num_threads()}, "
                   f"BLAS {blas[threads]}"
                   + (f", torch {torch.get_num_threads()}" if torch is not None else ""))
+            print(TABLE_HEAD + "\n" + "-" * len(TABLE_HEAD))
             for dtype in args.dtypes:
                 for text in args.acts:
                     row = run_one(text, dtype, threads, blas[threads], args)
                     if row is not None:
                         rows.append(row)
-    print()
-    print_table(rows)
+                        print(table_row(row), flush=True)  # a full run takes minutes
     print("\nms: median time of one step; act: the share of it spent in activation calls; "
           "speedup: numpy step / fastact step; act x: numpy activation time / fastact's; "
           "torch: autograd step, for reference")
