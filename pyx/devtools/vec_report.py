@@ -4,7 +4,11 @@ it with setup.py's flags plus -fopt-info-vec and reports, for every elementwise 
 how many loops of each per-channel segment and axis task (rows/cols) function vectorized (their
 loop structure varies, so those are listed, not judged).
 
-    python pyx/devtools/vec_report.py [--variant=avx2] [--all] [extra gcc flags]
+    python pyx/devtools/vec_report.py [--variant=avx2] [--all] [--cc=COMPILER] [extra gcc flags]
+
+--cc runs another GCC, e.g. a cross compiler: `--cc=aarch64-linux-gnu-gcc --variant=baseline`
+reports the aarch64 build, whose baseline is NEON (Advanced SIMD is part of ARMv8-A, so GCC
+vectorizes with it without -march flags; Debian: apt install gcc-aarch64-linux-gnu).
 
 A contiguous or in-place loop that is not vectorized runs scalar at ~5-10x the cost.
 Known and harmless: identity's in-place forward is a no-op loop GCC deletes, and
@@ -62,8 +66,8 @@ def setup_flags():
     raise RuntimeError("setup.py has no BASE_FLAGS")
 
 
-def vectorized_lines(source, extra):
-    cmd = ["gcc", *setup_flags(), "-fopenmp", "-fPIC",
+def vectorized_lines(source, extra, cc="gcc"):
+    cmd = [cc, *setup_flags(), "-fopenmp", "-fPIC",
            "-I" + numpy.get_include(), "-I" + str(ROOT / "fastact" / "include"),
            "-I" + sysconfig.get_paths()["include"], "-c", str(source), "-o", "/dev/null",
            "-fopt-info-vec-optimized", *extra]
@@ -74,11 +78,13 @@ def vectorized_lines(source, extra):
 def main():
     variants = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--variant=")] \
         or ["baseline", "avx2", "avx512"]
-    extra = [a for a in sys.argv[1:] if a != "--all" and not a.startswith("--variant=")]
+    cc = next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--cc=")), "gcc")
+    extra = [a for a in sys.argv[1:]
+             if a != "--all" and not a.startswith(("--variant=", "--cc="))]
     bad = 0
     for variant in variants:
         source, flags = generate(variant)
-        done = vectorized_lines(source, flags + extra)
+        done = vectorized_lines(source, flags + extra, cc)
         blocks = loop_lines(source)
         assert blocks, f"no kernel block functions found in {source}"
         for block, lines in blocks.items():
