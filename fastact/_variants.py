@@ -23,7 +23,9 @@ import tempfile
 from pathlib import Path
 
 # name -> extra compiler flags, ordered: each variant runs wherever the next one does.
-# x86-64 only; elsewhere just "baseline" is built.
+# x86-64 only; elsewhere just "baseline" is built. On aarch64 that baseline is NEON:
+# Advanced SIMD is part of ARMv8-A, so GCC vectorizes every kernel loop with it without a
+# -march flag (checked with `pyx/devtools/vec_report.py --cc=aarch64-linux-gnu-gcc`).
 VARIANTS = {
     "baseline": [],
     "avx2": ["-march=x86-64-v3"],                                     # AVX2 + FMA
