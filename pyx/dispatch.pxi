@@ -37,9 +37,13 @@ cdef int num_threads = 1
 
 cdef inline int slot_of(object dtype):
     """0 for native float32, 1 for native float64, -1 for anything else."""
-    if dtype is F32 or dtype == F32:
+    if dtype is F32:                 # identity first: NumPy's dtype == costs ~80 ns a call
         return 0
-    if dtype is F64 or dtype == F64:
+    if dtype is F64:
+        return 1
+    if dtype == F32:
+        return 0
+    if dtype == F64:
         return 1
     return -1
 
