@@ -50,6 +50,8 @@ cdef inline int slot_of(object dtype):
 
 cdef object real_array(str func, str arg, object value):
     """value as an ndarray of a real dtype (bool, integer or float), or TypeError."""
+    if type(value) is np.ndarray and slot_of(<object>cnp.PyArray_DESCR(<cnp.ndarray>value)) >= 0:
+        return value                 # the common case, without Python-level attribute reads
     cdef object arr = value if type(value) is np.ndarray else np.asarray(value)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{func}: {arg} has dtype {arr.dtype}; fastact computes on real "
@@ -76,8 +78,9 @@ cdef inline object compute_dtype(object result):
 cdef bint kernel_ready(cnp.ndarray arr, object dtype):
     """Can a kernel read/write arr directly as `dtype`?"""
     cdef int i
-    cdef Py_ssize_t size = arr.dtype.itemsize
-    if not (arr.dtype is dtype or arr.dtype == dtype) or not arr.flags.aligned:
+    cdef Py_ssize_t size = cnp.PyArray_ITEMSIZE(arr)
+    cdef object descr = <object>cnp.PyArray_DESCR(arr)    # C-level reads: a small call's
+    if not (descr is dtype or descr == dtype) or not cnp.PyArray_ISALIGNED(arr):  # overhead
         return False
     for i in range(cnp.PyArray_NDIM(arr)):
         if cnp.PyArray_STRIDES(arr)[i] % size:
@@ -153,10 +156,10 @@ cdef check_writeable_float(str func, str arg, object arr):
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"{func}: {arg} must be a numpy.ndarray of float32 or float64 "
                         f"(it is written in place), got {type(arr).__name__}")
-    if slot_of(arr.dtype) < 0:
+    if slot_of(<object>cnp.PyArray_DESCR(<cnp.ndarray>arr)) < 0:
         raise TypeError(f"{func}: {arg} must have dtype float32 or float64 (native byte "
                         f"order) to be written in place, got {arr.dtype}")
-    if not arr.flags.writeable:
+    if not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>arr):
         raise ValueError(f"{func}: {arg} is read-only")
     check_distinct_elements(func, arg, arr)
 
@@ -175,8 +178,19 @@ cdef check_out(str func, object out, object shape, object dtype, str arg="out"):
     check_distinct_elements(func, arg, out)
 
 
+cdef bint same_shape(cnp.ndarray a, cnp.ndarray b):
+    cdef int i, nd = cnp.PyArray_NDIM(a)
+    if nd != cnp.PyArray_NDIM(b):
+        return False
+    for i in range(nd):
+        if cnp.PyArray_DIMS(a)[i] != cnp.PyArray_DIMS(b)[i]:
+            return False
+    return True
+
+
 cdef check_same_shape(str func, object a, str a_name, object b, str b_name):
-    if a.shape != b.shape:
+    if not (same_shape(a, b) if isinstance(a, np.ndarray) and isinstance(b, np.ndarray)
+            else a.shape == b.shape):
         raise ValueError(f"{func}: {a_name} has shape {a.shape} but {b_name} has shape "
                          f"{b.shape}; they must match (no broadcasting)")
 
