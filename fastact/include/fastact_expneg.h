@@ -8,8 +8,8 @@
  *   remainders, so the exp can skip what fa_exp_hilo_* spends on the full range and on
  *   a last half ULP: with FMA, the Cody-Waite reduction takes two FMAs (h - n*ln2_hi is
  *   exact with a full-precision ln2_hi) and e^r is one Horner polynomial (float:
- *   degree 6, 0.87 ULP measured exhaustively; double: degree 12 from fa_exp_f64's fit,
- *   ~1 ULP), about 25% cheaper than fa_exp_hilo_f32. Without FMA the float one is
+ *   degree 6, 0.87 ULP measured exhaustively; double: degree 12 from fa_exp_f64's fit
+ *   with 1 + r kept exact, ~0.5 ULP), about 25% cheaper than fa_exp_hilo_f32. Without FMA the float one is
  *   fa_exp_hilo_f32's reduction. 2^(n + k) is applied as two normal factors, so results
  *   below the smallest normal are rounded once, and a constant k >= 0 lets a caller get
  *   e 2^k, normal where e is not.
@@ -50,16 +50,21 @@ static inline float fa__expneg_f32(float h, float l, int32_t k)
 }
 
 /* e^(h + l) 2^k for h <= 0 (NaN kept), |l| <= ~ulp(h), k in [0, 64]; h below -800 is taken
- * as -800. */
+ * as -800 (lo dropped there). Cody-Waite with a 42-bit ln2_hi (r_hi exact), r kept as
+ * r + re (Fast2Sum), e^r = 1 + r + r^2 (1/2 + r c(r)) with fastact_math_f64.h's degree-9 c
+ * (2^-63.5) and 1 + r kept exact, so that only the last addition rounds (~0.5 ULP). Also
+ * the softmax family's exp of x - m (pyx/axis_kernels.pxi.tp). */
 static inline double fa__expneg_f64(double h, double l, int32_t k)
 {
     double hc = h < -800.0 ? -800.0 : h;
     double lc = h < -800.0 ? 0.0 : l;
     double t = hc * FA__LOG2E + FA__SHIFTER;
     double kd = t - FA__SHIFTER;
-    double r = hc - kd * FA__LN2_HI;         /* exact (42-bit ln2_hi) */
-    r = r + (lc - kd * FA__LN2_LO);
-    double c = FA__EXP_A12;                  /* e^r = 1 + r + r^2/2 + r^3 c(r) */
+    double rh = hc - kd * FA__LN2_HI;        /* exact (42-bit ln2_hi) */
+    double rl = lc - kd * FA__LN2_LO;
+    double r = rh + rl;
+    double re = (rh - r) + rl;
+    double c = FA__EXP_A12;
     c = FA__FMA(c, r, FA__EXP_A11);
     c = FA__FMA(c, r, FA__EXP_A10);
     c = FA__FMA(c, r, FA__EXP_A9);
@@ -69,9 +74,10 @@ static inline double fa__expneg_f64(double h, double l, int32_t k)
     c = FA__FMA(c, r, FA__EXP_A5);
     c = FA__FMA(c, r, FA__EXP_A4);
     c = FA__FMA(c, r, FA__EXP_A3);
-    c = FA__FMA(c, r, 0.5);
-    c = FA__FMA(c, r, 1.0);
-    double p = FA__FMA(c, r, 1.0);
+    double w = (r * r) * FA__FMA(r, c, 0.5);
+    double s = 1.0 + r;
+    double e = (1.0 - s) + r;                /* s + e = 1 + r exactly */
+    double p = s + (e + (w + FA__FMA(re, r, re)));
     uint64_t ku = fa__bits_f64(t) - fa__bits_f64(FA__SHIFTER) + 2048 + (uint64_t)k;
     uint64_t k1 = ku >> 1;                   /* as fa__expm1_red: two normal factors */
     uint64_t k2 = ku - k1;
