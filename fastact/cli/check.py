@@ -1,9 +1,475 @@
-"""fastact check: (being written)."""
+"""Verify activations against a float64 (or wider) reference and their backward passes
+by finite differences; exit status 1 if any check fails.
+
+For every activation (default: all registered, plugins included), in float32 and
+float64:
+
+* forward, backward from x (grad = 1) and, where it exists, backward from y: the
+  maximum error in ULP of the reference's value over a grid of about 5,000 points
+  (every sign and binade from the smallest subnormal to the largest float, a dense
+  grid over [-12, 12], random points) and the special values +-0, +-inf, NaN. The
+  bound is the README's contract: 4 ULP, where a value below the smallest normal may be
+  off by up to the smallest normal, and within 1.0 of an interior zero of the
+  derivative the backward may be off by 8 eps more. A float64 result checked against a
+  reference that is only float64 gets 2 ULP more (the reference's own rounding).
+* the in-place forms give the same bits as the out-of-place ones;
+* the float64 backward against central finite differences (fourth order) of the
+  reference forward, away from kinks, relative error below 1e-6.
+
+References: fastact's own built-ins are written again in fastact/cli/references.py
+(long double where NumPy has it); a plugin's come from its registration
+(``numpy_forward``/``numpy_derivative`` or ``reference=``/``reference_derivative=``).
+Without a reference, float32 is checked against the activation's own float64 results
+and float64 by finite differences only.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fastact.cli import references
+from fastact.cli.common import (UsageError, call_backward, call_forward, layer_arguments,
+                                select, variant_params)
+
+ULP_BOUND = 4.0
+SAME_PRECISION_EXTRA = 2.0     # a float64 result against a reference that is only float64
+INTERIOR_ZERO_ALLOWANCE = 8.0  # eps near an interior zero of the derivative
+FD_TOLERANCE = 1e-6
+DTYPES = (np.float32, np.float64)
 
 
+@dataclass
+class Result:
+    label: str                   # activation (with its variant)
+    form: str                    # "forward", "backward x", "backward y", "in place", "finite diff"
+    dtype: str = ""
+    error: float = 0.0           # max ULP (finite diff: max relative error)
+    passed: bool = True
+    points: int = 0
+    worst: str = ""              # where the worst error is
+    note: str = ""
+
+
+@dataclass
+class Report:
+    results: list = field(default_factory=list)
+
+    def add(self, *results):
+        self.results.extend(results)
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results)
+
+
+# ---------------------------------------------------------------------------- grid
+def grid(dtype) -> np.ndarray:
+    """About 5,000 points of `dtype`: special values, every binade of both signs, a
+    dense grid over [-12, 12] and random normal values."""
+    info = np.finfo(dtype)
+    special = [0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0, float(info.max),
+               -float(info.max), float(info.smallest_normal), -float(info.smallest_normal),
+               float(info.smallest_subnormal), -float(info.smallest_subnormal)]
+    lo, hi = math.log2(float(info.smallest_subnormal)), math.log2(float(info.max)) - 1e-9
+    magnitudes = np.exp2(np.linspace(lo, hi, 1500))
+    dense = np.linspace(-12, 12, 2401)           # step 0.01: hits every kink of the built-ins
+    rng = np.random.default_rng(7)
+    values = np.concatenate([special, magnitudes, -magnitudes, dense,
+                             rng.standard_normal(500) * 4])
+    with np.errstate(over="ignore"):
+        return values.astype(dtype)
+
+
+def dense_grid() -> np.ndarray:
+    """Finite-difference points (float64): off the round numbers where kinks sit."""
+    return np.linspace(-8, 8, 1601) + 0.000123
+
+
+# ----------------------------------------------------------------------- ULP errors
+def ulp_of(exact, dtype) -> np.ndarray:
+    """The ULP of `dtype` at the exact (wide) value: 2^(e - p) for |exact| in
+    [2^e, 2^(e+1)), never below the smallest subnormal."""
+    info = np.finfo(dtype)
+    _, exponent = np.frexp(np.abs(exact).astype(np.longdouble))
+    exponent = np.maximum(exponent.astype(np.int64) - 1, info.minexp)
+    return np.ldexp(np.longdouble(1), exponent - info.nmant)
+
+
+def ulp_errors(got, exact, dtype) -> np.ndarray:
+    """|got - exact| in ULP of `dtype` at `exact`; 0 where both are NaN or both the same
+    infinity (or exact overflows `dtype` and got is that infinity); inf where they
+    disagree on NaN or infinity."""
+    got = np.asarray(got).astype(np.longdouble)
+    exact = np.asarray(exact).astype(np.longdouble)
+    with np.errstate(over="ignore", invalid="ignore"):
+        rounded = exact.astype(dtype).astype(np.longdouble)
+        err = np.abs(got - exact) / ulp_of(exact, dtype)
+    both_nan = np.isnan(got) & np.isnan(exact)
+    same_inf = np.isinf(got) & (got == rounded)
+    err = np.where(both_nan | same_inf, 0, err)
+    mismatch = (np.isnan(got) != np.isnan(exact)) | (np.isinf(got) != np.isinf(rounded))
+    return np.where(mismatch & ~both_nan, np.inf, err)
+
+
+def interior_zeros(reference_derivative) -> np.ndarray:
+    """Where the derivative changes sign on [-12, 12] (silu' near -1.28, ...)."""
+    x = np.linspace(-12, 12, 24001)
+    with np.errstate(all="ignore"):
+        d = np.asarray(reference_derivative(x), dtype=np.float64)
+    change = np.flatnonzero(np.sign(d[:-1]) * np.sign(d[1:]) < 0)
+    return x[change]
+
+
+def assess(label, form, dtype, x, got, exact, extra=0.0, zeros=(), slack=None) -> Result:
+    """One Result: the max ULP error over the points outside the allowances, and
+    whether every point is within the bound or its allowance. `slack`: an absolute
+    error allowed on top of the bound, per point (the axis-wise backwards)."""
+    err = ulp_errors(got, exact, dtype)
+    ex = np.asarray(exact).astype(np.longdouble)
+    info = np.finfo(dtype)
+    with np.errstate(invalid="ignore", over="ignore"):
+        abs_err = np.abs(np.asarray(got).astype(np.longdouble) - ex)
+        allowed = np.zeros(err.shape, dtype=bool)
+        allowed |= (np.abs(ex) < info.smallest_normal) & (abs_err <= info.smallest_normal)
+        xs = np.asarray(x, dtype=np.float64)
+        for z in zeros:
+            near = np.abs(xs - z) <= 1.0
+            allowed |= near & (abs_err <= (ULP_BOUND + extra) * ulp_of(ex, dtype)
+                               + INTERIOR_ZERO_ALLOWANCE * float(info.eps))
+        within_slack = (abs_err <= (ULP_BOUND + extra) * ulp_of(ex, dtype) + slack
+                        if slack is not None else np.zeros(err.shape, dtype=bool))
+    counted = np.ravel(np.where(allowed, 0, err))
+    bound = ULP_BOUND + extra
+    i = int(np.argmax(counted)) if counted.size else 0
+    worst = ""
+    if counted.size and counted[i] > 0:
+        where_ = f"x={float(np.ravel(x)[i]):.9g}" if np.size(x) == counted.size else f"element {i}"
+        worst = (f"{where_}: got {float(np.ravel(got)[i]):.17g}, "
+                 f"expected {float(np.ravel(ex)[i]):.17g}")
+    max_err = float(counted.max()) if counted.size else 0.0
+    passed = bool(np.all((np.ravel(err) <= bound) | np.ravel(allowed | within_slack)))
+    note = f"bound {bound:g}" + (" (float64 reference)" if extra else "")
+    if max_err > bound and passed:
+        note += f"; over {bound:g} only where a row sum cancels (within 8 eps of it)"
+    return Result(label, form, np.dtype(dtype).name, max_err, passed, int(np.size(err)),
+                  worst, note)
+
+
+# ---------------------------------------------------------------- finite differences
+def fd_derivative(f, x, h):
+    """Fourth-order central difference of f at x with step h (arrays)."""
+    return (8 * (f(x + h) - f(x - h)) - (f(x + 2 * h) - f(x - 2 * h))) / (12 * h)
+
+
+def unconverged(f, x, h, got):
+    """Points where the difference with step h and with h/2 disagree: a kink of f or
+    of f' within 4h, where a finite difference says nothing about the derivative."""
+    coarse, fine = fd_derivative(f, x, h), fd_derivative(f, x, h / 2)
+    return fine, ~(np.abs(coarse - fine) <= FD_TOLERANCE / 4 * (1 + np.abs(got)))
+
+
+def assess_fd(label, fd, got, skipped) -> Result:
+    ok = np.isfinite(fd) & ~skipped
+    rel = np.abs(fd[ok] - got[ok]) / (1 + np.abs(got[ok]))
+    worst_err = float(rel.max()) if rel.size else 0.0
+    passed = bool(rel.size) and worst_err <= FD_TOLERANCE and bool(np.all(np.isfinite(got[ok])))
+    note = f"tol {FD_TOLERANCE:g}, {int(ok.sum())} points" + (
+        f", {int(skipped.sum())} near kinks skipped" if skipped.any() else "")
+    return Result(label, "finite diff", "float64", worst_err, passed, int(ok.sum()), "", note)
+
+
+# ----------------------------------------------------------------- elementwise checks
+def reference_of(info, params, dtype):
+    """(forward, derivative, derivative_from_y, extended): info's reference functions
+    called with its hyper-parameters rounded to `dtype` (the kernels' convention), each
+    taking and returning arrays, NaN for NaN; None where there is none."""
+    params = {k: float(dtype(v)) if isinstance(v, float) else v for k, v in params.items()}
+    if info.builtin:
+        ref = references.elementwise(info.name, params)
+        functions, widen, extended = tuple(ref), references.widen, references.EXTENDED
+    else:
+        functions = (info.reference, info.reference_derivative, None)
+        widen, extended = (lambda v: np.asarray(v, dtype=np.float64)), False
+        functions = tuple(None if f is None else (lambda f: lambda v: f(v, **params))(f)
+                          for f in functions)
+
+    def wrapped(f):
+        if f is None:
+            return None
+        return lambda v: np.where(np.isnan(v), np.nan, np.asarray(f(widen(v))))
+    return (*(wrapped(f) for f in functions), extended)
+
+
+def check_elementwise(info, label, params) -> list:
+    results = []
+    for dtype in DTYPES:
+        fwd_ref, d_ref, dy_ref, extended = reference_of(info, params, dtype)
+        zeros = interior_zeros(d_ref) if d_ref is not None else ()
+        x = grid(dtype)
+        extra = 0.0 if extended or dtype is np.float32 else SAME_PRECISION_EXTRA
+        with np.errstate(all="ignore"):
+            y = info.forward(x, **params)
+            ones = np.ones_like(x)
+            dx = info.backward(ones, x, **params)
+            own = None
+            if dtype is np.float32 and (fwd_ref is None or d_ref is None):
+                x64 = x.astype(np.float64)
+                own = (info.forward(x64, **params), info.backward(np.ones_like(x64), x64, **params))
+            for form, got, ref, own_value in (("forward", y, fwd_ref, own and own[0]),
+                                              ("backward x", dx, d_ref, own and own[1])):
+                if ref is not None:
+                    exact = ref(x)
+                elif own_value is not None:
+                    exact = own_value
+                else:
+                    results.append(Result(label, form, np.dtype(dtype).name, math.nan, True,
+                                          note="no reference: finite differences only"))
+                    continue
+                r = assess(label, form, dtype, x, got, exact, extra,
+                           zeros if form != "forward" else ())
+                if ref is None:
+                    r.note += " (against its own float64)"
+                elif info.implementation == "numpy functions" and info.reference is None:
+                    r.note += " (the reference is its own NumPy function)"
+                results.append(r)
+            if info.backward_from_y:
+                results.append(check_from_y(info, label, params, dtype, x, y, dy_ref, d_ref,
+                                            extra, zeros))
+            results.append(check_in_place(info, label, params, dtype, x, y, dx))
+    results.append(check_fd_elementwise(info, label, params,
+                                        reference_of(info, params, np.float64)[0]))
+    return results
+
+
+def check_from_y(info, label, params, dtype, x, y, dy_ref, d_ref, extra, zeros):
+    got = info.backward(np.ones_like(y), y=y, **params)
+    if dy_ref is not None:
+        return assess(label, "backward y", dtype, x, got, dy_ref(y), extra, zeros)
+    # a plugin: no reference in y. Where the derivative is well conditioned, the y form
+    # must agree with the reference derivative in x to a relative 2^-(p/2).
+    exact = d_ref(x) if d_ref is not None else info.backward(
+        np.ones(x.shape), x.astype(np.float64), **params)
+    exact = np.asarray(exact, dtype=np.float64)
+    ok = np.isfinite(exact) & (np.abs(exact) > 1e-3) & np.isfinite(x)
+    rel = np.abs(got[ok] - exact[ok]) / np.abs(exact[ok])
+    tol = 2.0 ** -(np.finfo(dtype).nmant / 2)
+    worst = float(rel.max()) if rel.size else 0.0
+    return Result(label, "backward y", np.dtype(dtype).name, worst, worst <= tol,
+                  int(ok.sum()), "", f"relative to the derivative in x, tol {tol:.1e}")
+
+
+def check_in_place(info, label, params, dtype, x, y, dx) -> Result:
+    """NAME_ and NAME_backward_ write the same bits as NAME and NAME_backward."""
+    problems = []
+    if info.forward_ is not None:
+        a = x.copy()
+        info.forward_(a, **params)
+        if not np.array_equal(a, y, equal_nan=True):
+            problems.append("NAME_ differs from NAME")
+    if info.backward_ is not None:
+        g = np.ones_like(x)
+        info.backward_(g, x, **params)
+        if not np.array_equal(g, dx, equal_nan=True):
+            problems.append("NAME_backward_ differs from NAME_backward")
+    note = "; ".join(p.replace("NAME", info.name) for p in problems) or (
+        "same bits" if info.forward_ is not None else "no in-place forms")
+    return Result(label, "in place", np.dtype(dtype).name, 0.0, not problems, x.size, "", note)
+
+
+def check_fd_elementwise(info, label, params, fwd_ref) -> Result:
+    x = dense_grid()
+    h = 2.0 ** -12 * np.maximum(1, np.abs(x))
+    f = fwd_ref or (lambda v: info.forward(np.asarray(v, dtype=np.float64), **params))
+    f64 = lambda v: np.asarray(f(v), dtype=np.longdouble)  # noqa: E731
+    with np.errstate(all="ignore"):
+        got = info.backward(np.ones_like(x), x, **params).astype(np.longdouble)
+        fd, kinks = unconverged(f64, x, h, got)
+    return assess_fd(label, fd.astype(np.float64), got.astype(np.float64), kinks)
+
+
+# -------------------------------------------------------------- other kinds of activation
+def layer_input(dtype, rows=24, channels=8):
+    """x of shape (rows, channels) with a row of large values (softmax's stability)."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((rows, channels)) * 3
+    x[0] += 1e4
+    x[1] = np.linspace(-40, 40, channels)
+    return x.astype(dtype)
+
+
+def check_layer(info) -> list:
+    label = info.name
+    ref = references.LAYER.get(info.name) if info.builtin else None
+    results = []
+    for dtype in DTYPES:
+        x = layer_input(dtype)
+        g = np.random.default_rng(3).uniform(-2, 2, x.shape if info.name not in ("maxout", "glu")
+                                             else call_forward(info, x).shape).astype(dtype)
+        try:
+            with np.errstate(all="ignore"):
+                y, dx = call_forward(info, x), call_backward(info, g, x)
+        except Exception as exc:  # noqa: BLE001 (a plugin's signature we cannot guess)
+            return [Result(label, "forward", note=f"skipped: cannot call it with an example "
+                           f"array ({type(exc).__name__}: {exc})")]
+        extra = 0.0 if references.EXTENDED or dtype is np.float32 else SAME_PRECISION_EXTRA
+        if ref is None:
+            if dtype is np.float64:
+                continue
+            x64, g64 = x.astype(np.float64), g.astype(np.float64)
+            own = call_forward(info, x64), call_backward(info, g64, x64)
+            for form, got, exact in (("forward", y, own[0]), ("backward x", dx, own[1])):
+                r = assess(label, form, dtype, x, got, exact)
+                r.note += " (against its own float64)"
+                results.append(r)
+            continue
+        args, _ = layer_arguments(info.name, x.shape[1], np.float64)
+        wide_args = [references.widen(a) if isinstance(a, np.ndarray) else a for a in args]
+        xw, gw = references.widen(x), references.widen(g)
+        fwd, vjp = ref
+        results.append(assess(label, "forward", dtype, np.zeros(0), y,
+                              fwd(xw, *wide_args), extra))
+        exact = vjp(gw, xw, *wide_args)
+        results.append(assess(label, "backward x", dtype, x, dx, exact, extra,
+                              slack=row_sum_slack(exact, gw, dtype, info.kind)))
+    results.append(check_fd_layer(info, ref))
+    return results
+
+
+def row_sum_slack(exact, g, dtype, kind):
+    """The axis-wise backwards subtract a row sum (softmax: y (g - sum g y)): where an
+    element cancels, it may be off by 8 eps times the row's sum of |g| times its largest
+    result (what rounding the sum once costs). The maximum shown still counts these
+    elements. None for the other kinds."""
+    if kind != "along an axis":
+        return None
+    ex = np.abs(np.asarray(exact, dtype=np.longdouble))
+    row_scale = np.abs(g).sum(axis=1, keepdims=True) * ex.max(axis=1, keepdims=True)
+    return INTERIOR_ZERO_ALLOWANCE * float(np.finfo(dtype).eps) * row_scale
+
+
+def check_fd_layer(info, ref, directions=16) -> Result:
+    """Directional finite differences: d/dt sum(g * f(x + t v)) at t = 0 against
+    sum(backward(g, x) * v), float64, for `directions` random v."""
+    x = layer_input(np.float64)
+    rng = np.random.default_rng(5)
+    g = rng.uniform(-2, 2, call_forward(info, x).shape)
+    args, _ = layer_arguments(info.name, x.shape[1], np.float64)
+    if ref is not None:             # x + t v formed in the wide type, not rounded to float64
+        wide_args = [references.widen(a) if isinstance(a, np.ndarray) else a for a in args]
+        x = references.widen(x)
+        f = lambda xs: ref[0](xs, *wide_args)  # noqa: E731
+    else:
+        f = lambda xs: call_forward(info, np.asarray(xs, dtype=np.float64))  # noqa: E731
+    grad_x = call_backward(info, g, np.asarray(x, dtype=np.float64))
+    fds, gots, skipped = [], [], []
+    for _ in range(directions):
+        v = rng.standard_normal(x.shape).astype(x.dtype)
+        phi = lambda ts: np.array([np.sum(references.widen(g) * f(x + t * v))  # noqa: E731
+                                   for t in np.ravel(ts)])
+        got = np.array([np.sum(grad_x * v)])
+        fd, skip = unconverged(phi, np.zeros(1), 2.0 ** -14, got)
+        fds.append(fd[0]), gots.append(got[0]), skipped.append(skip[0])
+    return assess_fd(info.name, np.array(fds, dtype=np.float64), np.array(gots),
+                     np.array(skipped))
+
+
+# ---------------------------------------------------------------------------- command
 def add_arguments(parser):
-    parser.add_argument("names", nargs="*", metavar="NAME")
+    parser.add_argument("names", nargs="*", metavar="NAME",
+                        help="activations to check (default: all)")
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                        help="a hyper-parameter value for the named activations (repeatable)")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="also show where each worst error is")
 
 
-def run(args):
-    raise NotImplementedError
+def parse_params(items) -> dict:
+    params = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.isidentifier():
+            raise UsageError(f"--param takes KEY=VALUE, got {item!r}")
+        try:
+            params[key] = float(value)
+        except ValueError:
+            params[key] = value                 # gelu's approximate=tanh
+    return params
+
+
+def cases(infos, overrides):
+    """(info, label, params) of each check: gelu once per approximation."""
+    for info in infos:
+        if info.kind != "elementwise":
+            if overrides:
+                raise UsageError(f"--param applies to elementwise activations; {info.name} "
+                                 f"is {info.kind}")
+            yield info, info.name, None
+            continue
+        unknown = set(overrides) - set(info.params)
+        if unknown:
+            raise UsageError(f"{info.name} has no hyper-parameter {', '.join(sorted(unknown))} "
+                             f"(it has: {', '.join(info.params) or 'none'})")
+        for label, params in variant_params(info):
+            if overrides:
+                params = dict(params, **overrides)
+                label = info.name + "(" + ", ".join(f"{k}={v!r}" for k, v in params.items()) + ")"
+            yield info, label, params
+
+
+def format_value(r: Result) -> str:
+    if math.isnan(r.error):
+        return "-"
+    if r.form == "finite diff":
+        return f"{r.error:.1e}"
+    return "inf" if math.isinf(r.error) else f"{r.error:.2f}"
+
+
+def print_report(report: Report, verbose: bool, out=sys.stdout):
+    width = max([len("activation")] + [len(r.label) for r in report.results]) + 2
+    print(f"{'activation':<{width}}{'form':<13}{'float32':>9}{'float64':>9}   result", file=out)
+    rows = {}
+    for r in report.results:
+        rows.setdefault((r.label, r.form), []).append(r)
+    last_label = None
+    for (label, form), rs in rows.items():
+        by_dtype = {r.dtype: r for r in rs}
+        cells = [format_value(by_dtype[d]) if d in by_dtype else "" for d in ("float32", "float64")]
+        if form == "finite diff":
+            cells = ["", format_value(rs[0])]
+        ok = all(r.passed for r in rs)
+        notes = "; ".join(dict.fromkeys(r.note for r in rs if r.note))
+        shown = label if label != last_label else ""
+        last_label = label
+        show_note = (verbose or not ok or form == "finite diff"
+                     or any(r.error > ULP_BOUND for r in rs))
+        print(f"{shown:<{width}}{form:<13}{cells[0]:>9}{cells[1]:>9}   {'ok' if ok else 'FAIL'}"
+              f"{'  ' + notes if notes and show_note else ''}", file=out)
+        for r in rs:
+            if r.worst and (verbose or not r.passed):
+                print(f"{'':<{width + 13}}{r.dtype}: {r.worst}", file=out)
+    failed = sorted({r.label for r in report.results if not r.passed})
+    labels = list(dict.fromkeys(r.label for r in report.results))
+    print(file=out)
+    print(f"{len(labels) - len(failed)} of {len(labels)} passed" +
+          (f"; FAILED: {', '.join(failed)}" if failed else "") +
+          f" (errors in ULP of the exact value, bound {ULP_BOUND:g}; finite diff: relative "
+          f"error; references: fastact's own in {np.dtype(references.WIDE).name}, a plugin's "
+          f"in float64)", file=out)
+
+
+def run(args) -> int:
+    overrides = parse_params(args.param)
+    if overrides and not args.names:
+        raise UsageError("--param needs the activation NAMEs it applies to")
+    report = Report()
+    for info, label, params in list(cases(select(args.names), overrides)):
+        if info.kind == "elementwise":
+            report.add(*check_elementwise(info, label, params))
+        else:
+            report.add(*check_layer(info))
+    print_report(report, args.verbose)
+    return 0 if report.passed else 1
