@@ -94,7 +94,8 @@ def ulp_of(exact, dtype) -> np.ndarray:
     """The ULP of `dtype` at the exact (wide) value: 2^(e - p) for |exact| in
     [2^e, 2^(e+1)), never below the smallest subnormal."""
     info = np.finfo(dtype)
-    _, exponent = np.frexp(np.abs(exact).astype(np.longdouble))
+    magnitude = np.abs(exact).astype(np.longdouble)
+    _, exponent = np.frexp(np.where(magnitude == 0, info.smallest_subnormal, magnitude))
     exponent = np.maximum(exponent.astype(np.int64) - 1, info.minexp)
     return np.ldexp(np.longdouble(1), exponent - info.nmant)
 
@@ -233,8 +234,8 @@ def check_elementwise(info, label, params) -> list:
                            zeros if form != "forward" else ())
                 if ref is None:
                     r.note += " (against its own float64)"
-                elif info.implementation == "numpy functions" and info.reference is None:
-                    r.note += " (the reference is its own NumPy function)"
+                elif info.implementation == "numpy functions":
+                    r.note += " (NumPy functions: the reference is their float64 result)"
                 results.append(r)
             if info.backward_from_y:
                 results.append(check_from_y(info, label, params, dtype, x, y, dy_ref, d_ref,
@@ -428,7 +429,8 @@ def format_value(r: Result) -> str:
     return "inf" if math.isinf(r.error) else f"{r.error:.2f}"
 
 
-def print_report(report: Report, verbose: bool, out=sys.stdout):
+def print_report(report: Report, verbose: bool, out=None):
+    out = out or sys.stdout
     width = max([len("activation")] + [len(r.label) for r in report.results]) + 2
     print(f"{'activation':<{width}}{'form':<13}{'float32':>9}{'float64':>9}   result", file=out)
     rows = {}
