@@ -34,9 +34,9 @@ def run_module(*argv, extra_path=(), **env):
 
 @pytest.fixture(scope="module")
 def plugin_site(tmp_path_factory):
-    """The NumPy example plugin (gaussian, snake) and a plugin whose derivative is
-    wrong (broken_deriv: its 'derivative' of x^3/3 is x^2 (1 + 1e-4)), installed in a
-    private directory."""
+    """The NumPy example plugin (gaussian, snake) and a wrong plugin: cube_third's
+    derivative is off by 1e-4 (its reference too: only finite differences see it),
+    scaled's forward by 1e-5 against its reference; installed in a private directory."""
     site = plugin_env.install_plugins(tmp_path_factory.mktemp("site"), EXAMPLE)
     plugin_env.write_distribution(site, "fastact-wrong", "fastact_wrong", """
         import numpy as np, fastact
@@ -46,6 +46,10 @@ def plugin_site(tmp_path_factory):
             register("cube_third", numpy_forward=lambda x: x ** 3 / 3,
                      numpy_derivative=lambda x: x * x * (1 + 1e-4),
                      formula="x^3 / 3", derivative="x^2 (off by 1e-4 on purpose)")
+            register("scaled", numpy_forward=lambda x: x * (1 + 1e-5),
+                     numpy_derivative=lambda x: np.full_like(x, 1 + 1e-5),
+                     reference=lambda x: x, reference_derivative=lambda x: np.ones_like(x),
+                     formula="x (off by 1e-5 on purpose)", derivative="1")
         """)
     return site
 
@@ -131,12 +135,15 @@ def test_list_and_check_a_plugin(plugin_site):
     assert proc.returncode == 0 and "snake(a=2.5)" in proc.stdout
 
 
-def test_check_fails_a_wrong_derivative(plugin_site):
-    proc = run_module("check", "cube_third", extra_path=[plugin_site])
+def test_check_fails_a_wrong_derivative_and_a_wrong_forward(plugin_site):
+    proc = run_module("check", "cube_third", "scaled", "relu", extra_path=[plugin_site])
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    fd_line = next(line for line in proc.stdout.splitlines() if "finite diff" in line)
-    assert "FAIL" in fd_line
-    assert "FAILED: cube_third" in proc.stdout
+    lines = proc.stdout.splitlines()
+    fd_line = next(line for line in lines if "finite diff" in line)
+    assert "FAIL" in fd_line                      # cube_third's derivative
+    scaled = lines[next(i for i, line in enumerate(lines) if line.startswith("scaled")):]
+    assert "FAIL" in scaled[0] and "float32: x=" in scaled[1]   # 84 ULP in float32
+    assert "FAILED: cube_third, scaled" in proc.stdout and "1 of 3 passed" in proc.stdout
 
 
 # ---------------------------------------------------------------------------- check
@@ -205,7 +212,8 @@ def test_wide_references_agree_with_mpmath(case):
     for form, mine, theirs, points in forms:
         hi, lo = evaluate(theirs, points, numeric, case.ref.extra_dps)
         exact = hi.astype(np.longdouble) + lo
-        got = mine(references.widen(points))
+        with np.errstate(all="ignore"):
+            got = mine(references.widen(points))
         with np.errstate(invalid="ignore"):
             err = np.abs(got - exact) / check.ulp_of(exact, np.float64)
         zeros = case.dzeros()

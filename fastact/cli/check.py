@@ -4,7 +4,8 @@ by finite differences; exit status 1 if any check fails.
 For every activation (default: all registered, plugins included), in float32 and
 float64:
 
-* forward, backward from x (grad = 1) and, where it exists, backward from y: the
+* forward, backward from x and, where it exists, backward from y (grad random in
+  [1/4, 2) of both signs, so grad * f'(x) and its rounding are checked): the
   maximum error in ULP of the reference's value over a grid of about 5,000 points
   (every sign and binade from the smallest subnormal to the largest float, a dense
   grid over [-12, 12], random points) and the special values +-0, +-inf, NaN. The
@@ -125,10 +126,12 @@ def interior_zeros(reference_derivative) -> np.ndarray:
     return x[change]
 
 
-def assess(label, form, dtype, x, got, exact, extra=0.0, zeros=(), slack=None) -> Result:
+def assess(label, form, dtype, x, got, exact, extra=0.0, zeros=(), slack=None,
+           grad=1.0) -> Result:
     """One Result: the max ULP error over the points outside the allowances, and
     whether every point is within the bound or its allowance. `slack`: an absolute
-    error allowed on top of the bound, per point (the axis-wise backwards)."""
+    error allowed on top of the bound, per point (the axis-wise backwards); `grad`: the
+    upstream gradient, which scales the interior-zero allowance."""
     err = ulp_errors(got, exact, dtype)
     ex = np.asarray(exact).astype(np.longdouble)
     info = np.finfo(dtype)
@@ -140,7 +143,8 @@ def assess(label, form, dtype, x, got, exact, extra=0.0, zeros=(), slack=None) -
         for z in zeros:
             near = np.abs(xs - z) <= 1.0
             allowed |= near & (abs_err <= (ULP_BOUND + extra) * ulp_of(ex, dtype)
-                               + INTERIOR_ZERO_ALLOWANCE * float(info.eps))
+                               + INTERIOR_ZERO_ALLOWANCE * float(info.eps)
+                               * np.abs(np.asarray(grad, dtype=np.longdouble)))
         within_slack = (abs_err <= (ULP_BOUND + extra) * ulp_of(ex, dtype) + slack
                         if slack is not None else np.zeros(err.shape, dtype=bool))
     counted = np.ravel(np.where(allowed, 0, err))
@@ -205,23 +209,34 @@ def reference_of(info, params, dtype):
     return (*(wrapped(f) for f in functions), extended)
 
 
+def upstream_gradient(x) -> np.ndarray:
+    """The grad a backward check passes: random magnitudes in [1/4, 2) of both signs
+    (so the check covers grad * f'(x) and its one rounding), 1 at the special values."""
+    rng = np.random.default_rng(17)
+    g = rng.uniform(0.25, 2, x.shape) * rng.choice([-1, 1], x.shape)
+    g[:13] = 1
+    return g.astype(x.dtype)
+
+
 def check_elementwise(info, label, params) -> list:
     results = []
     for dtype in DTYPES:
         fwd_ref, d_ref, dy_ref, extended = reference_of(info, params, dtype)
         zeros = interior_zeros(d_ref) if d_ref is not None else ()
         x = grid(dtype)
+        g = upstream_gradient(x)
         extra = 0.0 if extended or dtype is np.float32 else SAME_PRECISION_EXTRA
         with np.errstate(all="ignore"):
             y = info.forward(x, **params)
-            ones = np.ones_like(x)
-            dx = info.backward(ones, x, **params)
-            own = None
+            dx = info.backward(g, x, **params)
+            own = (None, None)
             if dtype is np.float32 and (fwd_ref is None or d_ref is None):
-                x64 = x.astype(np.float64)
-                own = (info.forward(x64, **params), info.backward(np.ones_like(x64), x64, **params))
-            for form, got, ref, own_value in (("forward", y, fwd_ref, own and own[0]),
-                                              ("backward x", dx, d_ref, own and own[1])):
+                x64, g64 = x.astype(np.float64), g.astype(np.float64)
+                own = (info.forward(x64, **params), info.backward(g64, x64, **params))
+            grad_times = lambda f: None if f is None else (  # noqa: E731
+                lambda v: np.asarray(g, dtype=np.longdouble) * f(v))
+            for form, got, ref, own_value in (("forward", y, fwd_ref, own[0]),
+                                              ("backward x", dx, grad_times(d_ref), own[1])):
                 if ref is not None:
                     exact = ref(x)
                 elif own_value is not None:
@@ -231,29 +246,31 @@ def check_elementwise(info, label, params) -> list:
                                           note="no reference: finite differences only"))
                     continue
                 r = assess(label, form, dtype, x, got, exact, extra,
-                           zeros if form != "forward" else ())
+                           zeros if form != "forward" else (), grad=g)
                 if ref is None:
                     r.note += " (against its own float64)"
                 elif info.implementation == "numpy functions":
                     r.note += " (NumPy functions: the reference is their float64 result)"
                 results.append(r)
             if info.backward_from_y:
-                results.append(check_from_y(info, label, params, dtype, x, y, dy_ref, d_ref,
-                                            extra, zeros))
-            results.append(check_in_place(info, label, params, dtype, x, y, dx))
+                results.append(check_from_y(info, label, params, dtype, x, y, g, dy_ref,
+                                            d_ref, extra, zeros))
+            results.append(check_in_place(info, label, params, dtype, x, y, g, dx))
     results.append(check_fd_elementwise(info, label, params,
                                         reference_of(info, params, np.float64)[0]))
     return results
 
 
-def check_from_y(info, label, params, dtype, x, y, dy_ref, d_ref, extra, zeros):
-    got = info.backward(np.ones_like(y), y=y, **params)
+def check_from_y(info, label, params, dtype, x, y, g, dy_ref, d_ref, extra, zeros):
+    got = info.backward(g, y=y, **params)
     if dy_ref is not None:
-        return assess(label, "backward y", dtype, x, got, dy_ref(y), extra, zeros)
+        exact = np.asarray(g, dtype=np.longdouble) * dy_ref(y)
+        return assess(label, "backward y", dtype, x, got, exact, extra, zeros, grad=g)
     # a plugin: no reference in y. Where the derivative is well conditioned, the y form
     # must agree with the reference derivative in x to a relative 2^-(p/2).
-    exact = d_ref(x) if d_ref is not None else info.backward(
-        np.ones(x.shape), x.astype(np.float64), **params)
+    g64 = g.astype(np.float64)
+    exact = g64 * d_ref(x) if d_ref is not None else info.backward(
+        g64, x.astype(np.float64), **params)
     exact = np.asarray(exact, dtype=np.float64)
     ok = np.isfinite(exact) & (np.abs(exact) > 1e-3) & np.isfinite(x)
     rel = np.abs(got[ok] - exact[ok]) / np.abs(exact[ok])
@@ -263,7 +280,7 @@ def check_from_y(info, label, params, dtype, x, y, dy_ref, d_ref, extra, zeros):
                   int(ok.sum()), "", f"relative to the derivative in x, tol {tol:.1e}")
 
 
-def check_in_place(info, label, params, dtype, x, y, dx) -> Result:
+def check_in_place(info, label, params, dtype, x, y, g, dx) -> Result:
     """NAME_ and NAME_backward_ write the same bits as NAME and NAME_backward."""
     problems = []
     if info.forward_ is not None:
@@ -272,9 +289,9 @@ def check_in_place(info, label, params, dtype, x, y, dx) -> Result:
         if not np.array_equal(a, y, equal_nan=True):
             problems.append("NAME_ differs from NAME")
     if info.backward_ is not None:
-        g = np.ones_like(x)
-        info.backward_(g, x, **params)
-        if not np.array_equal(g, dx, equal_nan=True):
+        written = g.copy()
+        info.backward_(written, x, **params)
+        if not np.array_equal(written, dx, equal_nan=True):
             problems.append("NAME_backward_ differs from NAME_backward")
     note = "; ".join(p.replace("NAME", info.name) for p in problems) or (
         "same bits" if info.forward_ is not None else "no in-place forms")
