@@ -13,7 +13,7 @@ import pytest
 import fastact
 import plugin_env
 from fastact import cli
-from fastact.cli import check, references
+from fastact.cli import measure, references
 from reference import CASES, evaluate
 
 EXAMPLE = "fastact-numpy-example"
@@ -168,17 +168,17 @@ def test_ulp_errors():
     exact = np.array([1.0, 1.0, 0.0, np.inf, np.nan, 1e300, 2.0 ** -149], dtype=np.longdouble)
     got = np.array([1.0 + 2 ** -23, 1 - 2 ** -24, 2 ** -149, np.inf, np.nan, np.inf, 0.0],
                    dtype=np.float32)
-    err = check.ulp_errors(got, exact, np.float32)
+    err = measure.ulp_errors(got, exact, np.float32)
     assert err.tolist() == [1.0, 0.5, 1.0, 0.0, 0.0, 0.0, 1.0]  # 1e300 overflows float32
-    assert check.ulp_errors(np.float32([np.nan]), np.longdouble([1.0]), np.float32)[0] == np.inf
+    assert measure.ulp_errors(np.float32([np.nan]), np.longdouble([1.0]), np.float32)[0] == np.inf
 
 
 def test_assess_fails_beyond_the_bound_and_allows_subnormals():
     x = np.zeros(3)
     exact = np.array([1.0, 2.0, 1e-40], dtype=np.longdouble)
-    ok = check.assess("t", "forward", np.float32, x, np.float32([1, 2, 0]), exact)
+    ok = measure.assess("t", "forward", np.float32, x, np.float32([1, 2, 0]), exact)
     assert ok.passed and ok.error == 0.0       # 1e-40 flushed to 0: within the allowance
-    bad = check.assess("t", "forward", np.float32, x,
+    bad = measure.assess("t", "forward", np.float32, x,
                        np.float32([1 + 5 * 2 ** -23, 2, 0]), exact)
     assert not bad.passed and bad.error == 5.0
 
@@ -215,11 +215,11 @@ def test_wide_references_agree_with_mpmath(case):
         with np.errstate(all="ignore"):
             got = mine(references.widen(points))
         with np.errstate(invalid="ignore"):
-            err = np.abs(got - exact) / check.ulp_of(exact, np.float64)
+            err = np.abs(got - exact) / measure.ulp_of(exact, np.float64)
         zeros = case.dzeros()
         far = np.ones(points.shape, dtype=bool)
         for z in zeros:             # a cancelling derivative: judged absolutely there
             far &= np.abs(points - z) > 0.5
-        tol = np.where(far, 0.25, 0.25 + 2.0 ** -60 / check.ulp_of(exact, np.float64))
+        tol = np.where(far, 0.25, 0.25 + 2.0 ** -60 / measure.ulp_of(exact, np.float64))
         assert np.all(err <= tol), (f"{case.id} {form}: {float(err.max()):.3g} ULP at "
                                     f"{points[np.argmax(err)]!r}")
