@@ -17,13 +17,9 @@ so every call sees the same realistic input. See bench/README.md for the columns
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
-import io
 import json
 import math
-import os
-import platform
 import statistics
 import sys
 import time
@@ -50,7 +46,10 @@ except Exception as exc:  # not built yet: time the peers alone, from the source
     sys.modules["fastact"] = stub
 
 from fastact._catalog import ACTIVATIONS, BY_NAME, LAYER_BY_NAME, REQUIRED  # noqa: E402
-from fastact._peers import SELU_ALPHA, SELU_SCALE, numpy_peer  # noqa: E402
+from fastact._peers import numpy_peer  # noqa: E402
+from fastact.cli import timing  # noqa: E402  (the timing core, shared with `fastact bench`)
+from fastact.cli.timing import (  # noqa: E402,F401  (measure: also for plot.py and mlp.py)
+    DIR_LABEL, DIRECTIONS, measure, torch_peer, torch_table)
 
 try:  # optional peer; imported after fastact so fastact's OpenMP runtime loads first
     import torch
@@ -59,9 +58,6 @@ except ImportError:
 
 # Values for parameters the catalog gives no default (threshold's).
 BENCH_PARAMS = {"threshold": {"threshold": 0.0, "value": -1.0}}
-
-DIRECTIONS = ("fwd", "bwd_x", "bwd_y")
-DIR_LABEL = {"fwd": "fwd", "bwd_x": "bwd x", "bwd_y": "bwd y"}
 
 # Per size exponent: (seconds of timed calls to aim for, minimum runs, maximum runs).
 # Full-run budget: ~10 minutes on 2 cores; --quick scales the targets down.
@@ -124,14 +120,7 @@ def fastact_call(case, direction, b):
 
 
 def numpy_call(case, direction, b):
-    peer = numpy_peer(case.name, **case.params)
-    fn = peer and getattr(peer, {"fwd": "forward", "bwd_x": "backward",
-                                 "bwd_y": "backward_from_y"}[direction])
-    if fn is None:
-        return None
-    if direction == "fwd":
-        return partial(fn, b["w"], b["w"]), ""
-    return partial(fn, b["w"], b["x" if direction == "bwd_x" else "y"], b["w"]), ""
+    return timing.numpy_call(numpy_peer(case.name, **case.params), direction, b)
 
 
 def floor_call(direction, b):
@@ -141,163 +130,31 @@ def floor_call(direction, b):
     return partial(np.multiply, b["w"], b["x"], out=b["w"])        # g *= x
 
 
-def _torch_table():
-    """kernel -> direction -> f(w, src, p) giving a callable, for the torch peer.
-
-    Forwards use torch's in-place / out= Python bindings; backwards the aten backward
-    ops with their grad_input / out overloads, writing into grad. TORCH_ALLOCATES
-    lists the ones that only exist in an allocating form.
-    """
-    nn, A = torch._C._nn, torch.ops.aten
-
-    def grad_input(op, *args, **kw):
-        return lambda g, s, p: partial(op.grad_input, g, *[s if a is SRC else a(p) if
-                                                         callable(a) else a for a in args],
-                                       **kw, grad_input=g)
-
-    def elu_like(alpha, scale, input_scale):
-        return {d: (lambda g, s, p, is_y=(d == "bwd_y"): partial(
-                    A.elu_backward.grad_input, g, alpha(p), scale, input_scale(p), is_y, s,
-                    grad_input=g)) for d in ("bwd_x", "bwd_y")}
-
-    def threshold_like(thr):
-        f = grad_input(A.threshold_backward, SRC, thr)
-        return {"bwd_x": f, "bwd_y": f}
-
-    def hardtanh_like(lo, hi):
-        f = grad_input(A.hardtanh_backward, SRC, lo, hi)
-        return {"bwd_x": f, "bwd_y": f}
-
-    silu = {"fwd": lambda w, s, p: partial(nn.silu_, w),
-            "bwd_x": grad_input(A.silu_backward, SRC)}
-    one = lambda p: 1.0  # noqa: E731
-    table = {
-        "binary_step": {"fwd": lambda w, s, p: partial(
-            torch.heaviside, w, torch.zeros((), dtype=w.dtype), out=w)},
-        "sigmoid": {"fwd": lambda w, s, p: partial(torch.sigmoid_, w),
-                    "bwd_y": grad_input(A.sigmoid_backward, SRC)},
-        "tanh": {"fwd": lambda w, s, p: partial(torch.tanh_, w),
-                 "bwd_y": grad_input(A.tanh_backward, SRC)},
-        "relu": {"fwd": lambda w, s, p: partial(torch.relu_, w), **threshold_like(0.0)},
-        "leaky_relu": {
-            "fwd": lambda w, s, p: partial(nn.leaky_relu_, w, p["negative_slope"]),
-            "bwd_x": lambda g, s, p: partial(A.leaky_relu_backward.grad_input, g, s,
-                                             p["negative_slope"], False, grad_input=g),
-            "bwd_y": lambda g, s, p: partial(A.leaky_relu_backward.grad_input, g, s,
-                                             p["negative_slope"], True, grad_input=g)},
-        "elu": {"fwd": lambda w, s, p: partial(nn.elu_, w, p["alpha"]),
-                **elu_like(lambda p: p["alpha"], 1.0, one)},
-        "selu": {"fwd": lambda w, s, p: partial(torch.selu_, w),
-                 **elu_like(lambda p: SELU_ALPHA, SELU_SCALE, one)},
-        "celu": {"fwd": lambda w, s, p: partial(torch.celu_, w, p["alpha"]),
-                 **elu_like(lambda p: p["alpha"], 1.0, lambda p: 1.0 / p["alpha"])},
-        "softplus": {"fwd": lambda w, s, p: partial(nn.softplus, w, p["beta"],
-                                                    p["threshold"], out=w),
-                     "bwd_x": grad_input(A.softplus_backward, SRC, lambda p: p["beta"],
-                                         lambda p: p["threshold"])},
-        "silu": silu,
-        # torch has no swish(beta): with beta == 1 it is silu, otherwise no peer
-        "swish": {d: (lambda w, s, p, f=f: f(w, s, p) if p["beta"] == 1.0 else None)
-                  for d, f in silu.items()},
-        "gelu": {"fwd": lambda w, s, p: partial(nn.gelu_, w, approximate="none"),
-                 "bwd_x": grad_input(A.gelu_backward, SRC, approximate="none")},
-        "gelu_tanh": {"fwd": lambda w, s, p: partial(nn.gelu_, w, approximate="tanh"),
-                      "bwd_x": grad_input(A.gelu_backward, SRC, approximate="tanh")},
-        "mish": {"fwd": lambda w, s, p: partial(nn.mish_, w),
-                 "bwd_x": lambda g, s, p: partial(A.mish_backward.default, g, s)},
-        "relu6": {"fwd": lambda w, s, p: partial(nn.hardtanh_, w, 0.0, 6.0),
-                  **hardtanh_like(0.0, 6.0)},
-        "hardtanh": {"fwd": lambda w, s, p: partial(nn.hardtanh_, w, p["min_val"],
-                                                    p["max_val"]),
-                     **hardtanh_like(lambda p: p["min_val"], lambda p: p["max_val"])},
-        "hardsigmoid": {"fwd": lambda w, s, p: partial(nn.hardsigmoid_, w),
-                        "bwd_x": grad_input(A.hardsigmoid_backward, SRC)},
-        "hardswish": {"fwd": lambda w, s, p: partial(nn.hardswish_, w),
-                      "bwd_x": lambda g, s, p: partial(A.hardswish_backward.out, g, s,
-                                                       out=g)},
-        # log_sigmoid_backward takes the forward's buffer, as autograd saves it
-        "logsigmoid": {"fwd": lambda w, s, p: partial(nn.log_sigmoid, w, out=w),
-                       "bwd_x": lambda g, s, p: partial(
-                           A.log_sigmoid_backward.grad_input, g, s,
-                           A.log_sigmoid_forward.default(s)[1], grad_input=g)},
-        "softshrink": {"fwd": lambda w, s, p: partial(nn.softshrink, w, p["lambd"], out=w),
-                       "bwd_x": grad_input(A.softshrink_backward, SRC, lambda p: p["lambd"])},
-        "hardshrink": {"fwd": lambda w, s, p: partial(torch.hardshrink, w, p["lambd"], out=w),
-                       "bwd_x": grad_input(A.hardshrink_backward, SRC, lambda p: p["lambd"])},
-        "threshold": {"fwd": lambda w, s, p: partial(torch.threshold_, w, p["threshold"],
-                                                     p["value"]),
-                      "bwd_x": grad_input(A.threshold_backward, SRC,
-                                          lambda p: p["threshold"])},
-    }
-    return table
-
-
-SRC = object()  # placeholder for the source tensor (x or y) in _torch_table
-TORCH_ALLOCATES = {("mish", "bwd_x")}
-TORCH_TABLE = _torch_table() if torch is not None else {}
+TORCH_TABLE = torch_table(torch)  # the torch peers: fastact/cli/timing.py
 
 
 def torch_call(case, direction, b):
-    make = TORCH_TABLE.get(case.kernel, {}).get(direction)
-    if make is None:
-        return None
-    src = None if direction == "fwd" else b["t_x" if direction == "bwd_x" else "t_y"]
-    fn = make(b["t_w"], src, case.numeric)
-    if fn is None:
-        return None
-    return fn, "*" if (case.kernel, direction) in TORCH_ALLOCATES else ""
+    return torch_peer(TORCH_TABLE, case.kernel, direction, b, case.numeric)
 
 
 # ----------------------------------------------------------------------------- timing
-
-def measure(fn, restore, policy, repeat=None):
-    """(median, min) seconds of one call of fn, each timed alone after restore(); runs."""
-    target, min_runs, max_runs = policy
-    perf = time.perf_counter
-    restore()
-    t0 = perf()
-    fn()                                    # warm-up, also the estimate
-    est = perf() - t0
-    if est < 0.01:
-        restore()
-        t0 = perf()
-        fn()
-        est = min(est, perf() - t0)
-    runs = repeat or max(min_runs, min(max_runs, math.ceil(target / max(est, 1e-9))))
-    times = []
-    for _ in range(runs):
-        restore()
-        t0 = perf()
-        fn()
-        times.append(perf() - t0)
-    return statistics.median(times), min(times), runs
-
+# measure, the buffers and the machine description live in fastact/cli/timing.py
 
 def set_threads(n):
-    if fastact is not None:
-        fastact.set_num_threads(n)
-    if torch is not None:
-        torch.set_num_threads(n)
+    timing.set_threads(n, fastact, torch)
 
 
 def make_buffers(size, dtype, seed=12345):
-    rng = np.random.default_rng(seed)
-    x = (rng.standard_normal(size) * 3).astype(dtype)
-    g = rng.standard_normal(size).astype(dtype)
-    b = {"x": x, "g0": g, "w": np.empty_like(x)}
-    for k in ("x", "w"):
-        b["t_" + k] = torch.from_numpy(b[k]) if torch is not None else None
-    return b
+    return timing.make_buffers(size, dtype, torch, seed)
 
 
 def set_y(b, case):
     """y = f(x) for the backward from y (computed by fastact, else by the NumPy peer)."""
-    y = b.setdefault("y", np.empty_like(b["x"]))
     if fastact is not None and hasattr(fastact, case.name):
-        getattr(fastact, case.name)(b["x"], out=y, **case.params)
+        forward = partial(getattr(fastact, case.name), **case.params)
+        timing.fill_y(b, lambda x, y: forward(x, out=y))
     else:
-        numpy_peer(case.name, **case.params).forward(b["x"], y)
-    b["t_y"] = torch.from_numpy(y) if torch is not None else None
+        timing.fill_y(b, numpy_peer(case.name, **case.params).forward)
 
 
 def each_direction(cases, wanted, b):
@@ -322,8 +179,7 @@ def run(args):
             policy = POLICY.get(exp, DEFAULT_POLICY)
             policy = (policy[0] * args.target_scale, *policy[1:])
             b = make_buffers(n, dtype)
-            restore = {"fwd": partial(np.copyto, b["w"], b["x"]),
-                       "bwd": partial(np.copyto, b["w"], b["g0"])}
+            restore = timing.restorers(b)
 
             def record(case, direction, competitor, threads, made):
                 if made is None:
@@ -364,67 +220,16 @@ def run(args):
 
 
 def progress(msg):
-    if sys.stderr.isatty():
-        sys.stderr.write("\r\033[K" + msg)
-        sys.stderr.flush()
+    timing.status(msg)
 
 
 # ---------------------------------------------------------------------------- reports
 
 def machine_info():
-    info = {"python": platform.python_version(), "platform": platform.platform(),
-            "numpy": np.__version__, "logical_cpus": os.cpu_count()}
-    try:
-        cpuinfo = Path("/proc/cpuinfo").read_text()
-        fields = {}
-        for line in cpuinfo.splitlines():
-            key, _, value = line.partition(":")
-            fields.setdefault(key.strip(), value.strip())
-        info["cpu"] = fields.get("model name", platform.processor())
-        info["physical_cores"] = fields.get("cpu cores")
-        flags = set(fields.get("flags", "").split())
-        info["simd"] = " ".join(f for f in ("sse4_2", "avx", "avx2", "fma", "avx512f")
-                                if f in flags)
-        mem = Path("/proc/meminfo").read_text().split("\n")[0].split()
-        info["memory_gib"] = round(int(mem[1]) / 2**20, 1)
-    except OSError:
-        info["cpu"] = platform.processor()
-    try:
-        import scipy
-        info["scipy"] = scipy.__version__
-    except ImportError:
-        info["scipy"] = None
-    info["torch"] = torch.__version__ if torch is not None else None
-    with contextlib.suppress(OSError):
-        info["load_average"] = os.getloadavg()[0]
-    if fastact is not None:
-        info["fastact"] = getattr(fastact, "__version__", "?")
-        buf = io.StringIO()
-        with contextlib.redirect_stdout(buf):
-            ret = fastact.show_config() if hasattr(fastact, "show_config") else None
-        info["fastact_config"] = (buf.getvalue() + (ret if isinstance(ret, str) else "")).strip()
-    else:
-        info["fastact"] = None
-        info["fastact_error"] = FASTACT_ERROR
-    return info
+    return timing.machine_info(fastact, torch, FASTACT_ERROR)
 
 
-def print_machine(info, out):
-    print("fastact benchmark", file=out)
-    print(f"  cpu      {info.get('cpu')}  ({info.get('logical_cpus')} logical cpus, "
-          f"{info.get('physical_cores')} cores/socket, {info.get('simd')}; "
-          f"{info.get('memory_gib')} GiB)", file=out)
-    print(f"  software python {info['python']}, numpy {info['numpy']}, scipy {info['scipy']}, "
-          f"torch {info['torch']}, fastact {info['fastact']}", file=out)
-    if info.get("load_average", 0) > 0.5:
-        print(f"  WARNING  load average {info['load_average']:.1f} before the run: other "
-              "processes are using the cores, figures will be noisy", file=out)
-    if info.get("fastact_error"):
-        print(f"  fastact  NOT AVAILABLE ({info['fastact_error']}): peers only", file=out)
-    if info.get("fastact_config"):
-        print("  fastact.show_config():", file=out)
-        for line in info["fastact_config"].splitlines():
-            print("    " + line, file=out)
+print_machine = timing.print_machine
 
 
 def _fmt(v, width, digits=2):

@@ -9,7 +9,9 @@ its own. Every competitor writes into a preallocated output (``out=``, or the pe
 ``out``/``grad_input`` overload) so that no allocation is timed, except where the
 table marks the peer's time with ``*`` (it has no such overload). The shapes are those
 of the issue and of typical layers: softmax over rows of 1024 and of 32 (a vocabulary
-and an attention head), PReLU over a (64, 64, 32, 32) activation map, ...
+and an attention head), PReLU over a (64, 64, 32, 32) activation map, ... The
+operations and their peers are built by fastact/cli/timing.py, which ``fastact bench``
+uses too; this script picks the shapes, runs and reports.
 """
 
 from __future__ import annotations
@@ -17,171 +19,31 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import fastact, measure, set_threads, torch  # noqa: E402  (bench/bench.py)
+from bench import fastact, set_threads, torch  # noqa: E402  (bench/bench.py)
+from fastact.cli.timing import (  # noqa: E402  (the operations, shared with `fastact bench`)
+    Op, glu_op, maxout_op, measure, prelu_op, rrelu_op, softmax_family)
 
-
-@dataclass
-class Op:
-    """One timed operation: its label, input shape and the calls of each competitor,
-    made by `make(dtype)` -> {competitor: (callable, note)}."""
-    name: str
-    label: str
-    shape: tuple
-    make: object
-
-
-def _rng_arrays(shape, dtype, *, scale=3.0, count=2, seed=12345):
-    rng = np.random.default_rng(seed)
-    return [(rng.standard_normal(shape) * scale).astype(dtype) for _ in range(count)]
-
-
-def _t(a):
-    return torch.from_numpy(a) if torch is not None else None
-
-
-# ---------------------------------------------------------------- softmax, log_softmax
-
-def _numpy_softmax(x, out, log=False):
-    m = x.max(-1, keepdims=True)
-    np.subtract(x, m, out=out)
-    if log:
-        out -= np.log(np.exp(out).sum(-1, keepdims=True))
-    else:
-        np.exp(out, out=out)
-        out /= out.sum(-1, keepdims=True)
-
-
-def softmax_family(name, direction, shape):
-    log = name == "log_softmax"
-
-    def make(dtype):
-        x, g = _rng_arrays(shape, dtype)
-        out = np.empty_like(x)
-        fa_forward, fa_backward = getattr(fastact, name), getattr(fastact, name + "_backward")
-        y = fa_forward(x)
-        calls = {}
-        if direction == "fwd":
-            calls["fastact"] = (partial(fa_forward, x, out=out), "")
-            calls["numpy"] = (partial(_numpy_softmax, x, out, log), "")
-            if torch is not None:
-                op = torch.ops.aten._log_softmax if log else torch.ops.aten._softmax
-                calls["torch"] = (partial(op.out, _t(x), -1, False, out=_t(out)), "")
-        else:
-            calls["fastact"] = (partial(fa_backward, g, y=y, out=out), "")
-            if torch is not None:
-                tdt = torch.float32 if dtype == np.float32 else torch.float64
-                if log:
-                    op = partial(torch.ops.aten._log_softmax_backward_data.out, out=_t(out))
-                else:
-                    op = partial(torch.ops.aten._softmax_backward_data.out, grad_input=_t(out))
-                calls["torch"] = (partial(op, _t(g), _t(y), -1, tdt), "")
-        return calls
-    rows = shape[-1]
-    return Op(name, f"{name} {direction} (rows of {rows})", shape, make)
-
-
-# ---------------------------------------------------------------- prelu
-
-def prelu_op(direction, shape=(64, 64, 32, 32)):
-    def make(dtype):
-        x, g = _rng_arrays(shape, dtype)
-        w = np.linspace(0.05, 0.3, shape[1]).astype(dtype)
-        out = np.empty_like(x)
-        calls = {}
-        tw = _t(w).view(1, -1, *([1] * (len(shape) - 2))) if torch is not None else None
-        if direction == "fwd":
-            calls["fastact"] = (partial(fastact.prelu, x, w, out=out), "")
-            if torch is not None:
-                calls["torch"] = (partial(torch.ops.aten._prelu_kernel, _t(x), tw), "*")
-        else:
-            calls["fastact"] = (partial(fastact.prelu_backward, g, x, w, out=out), "")
-            if torch is not None:
-                reduce_axes = (0, *range(2, len(shape)))
-
-                def torch_backward(tg=_t(g), tx=_t(x)):
-                    gx, gw = torch.ops.aten._prelu_kernel_backward(tg, tx, tw)
-                    return gx, gw.sum(reduce_axes)
-                calls["torch"] = (torch_backward, "*")
-        return calls
-    return Op("prelu", f"prelu {direction} (per channel, axis 1)", shape, make)
-
-
-# ---------------------------------------------------------------- glu, maxout, rrelu
-
-def glu_op(direction, shape=(1024, 2048)):
-    def make(dtype):
-        x, g = _rng_arrays(shape, dtype)
-        half = (*shape[:-1], shape[-1] // 2)
-        calls = {}
-        if direction == "fwd":
-            out = np.empty(half, dtype)
-            calls["fastact"] = (partial(fastact.glu, x, out=out), "")
-            if torch is not None:
-                calls["torch"] = (partial(torch.ops.aten.glu.out, _t(x), -1, out=_t(out)), "")
-        else:
-            g = g[..., : shape[-1] // 2].copy()
-            out = np.empty_like(x)
-            calls["fastact"] = (partial(fastact.glu_backward, g, x, out=out), "")
-            if torch is not None:
-                calls["torch"] = (partial(torch.ops.aten.glu_backward.grad_input, _t(g), _t(x),
-                                          -1, grad_input=_t(out)), "")
-        return calls
-    return Op("glu", f"glu {direction} (halves of {shape[-1] // 2})", shape, make)
-
-
-def maxout_op(direction, shape=(1024, 1024), pieces=4):
-    def make(dtype):
-        (x,) = _rng_arrays(shape, dtype, count=1)
-        reduced = (shape[0], shape[1] // pieces)
-        calls = {}
-        if direction == "fwd":
-            out = np.empty(reduced, dtype)
-            calls["fastact"] = (partial(fastact.maxout, x, pieces, out=out), "")
-            calls["numpy"] = (partial(np.max, x.reshape(shape[0], -1, pieces), axis=-1, out=out), "")
-            if torch is not None:
-                calls["torch"] = (partial(torch.amax, _t(x).view(shape[0], -1, pieces), -1,
-                                          out=_t(out)), "")
-        else:
-            (g,) = _rng_arrays(reduced, dtype, count=1, seed=7)
-            out = np.empty_like(x)
-            calls["fastact"] = (partial(fastact.maxout_backward, g, x, pieces, out=out), "")
-        return calls
-    return Op("maxout", f"maxout {direction} (groups of {pieces})", shape, make)
-
-
-def rrelu_op(shape=(1 << 20,)):
-    def make(dtype):
-        (x,) = _rng_arrays(shape, dtype, count=1)
-        out, slopes = np.empty_like(x), np.empty_like(x)
-        calls = {"fastact": (partial(fastact.rrelu, x, training=True, seed=1, out=out,
-                                     slopes=slopes), "")}
-        if torch is not None:
-            calls["torch"] = (partial(torch.ops.aten.rrelu_with_noise.out, _t(x), _t(slopes),
-                                      1 / 8, 1 / 3, True, out=_t(out)), "")
-        return calls
-    return Op("rrelu", "rrelu fwd (training, slopes drawn)", shape, make)
+__all__ = ["Op", "all_ops", "run", "table", "main"]
 
 
 def all_ops():
     return [
-        softmax_family("softmax", "fwd", (1024, 1024)),
-        softmax_family("softmax", "fwd", (32768, 32)),
-        softmax_family("softmax", "bwd y", (1024, 1024)),
-        softmax_family("softmax", "bwd y", (32768, 32)),
-        softmax_family("log_softmax", "fwd", (1024, 1024)),
-        softmax_family("log_softmax", "fwd", (32768, 32)),
-        softmax_family("log_softmax", "bwd y", (1024, 1024)),
-        prelu_op("fwd"), prelu_op("bwd"),
-        glu_op("fwd"), glu_op("bwd"),
-        maxout_op("fwd"), maxout_op("bwd"),
-        rrelu_op(),
+        softmax_family("softmax", "fwd", (1024, 1024), torch),
+        softmax_family("softmax", "fwd", (32768, 32), torch),
+        softmax_family("softmax", "bwd y", (1024, 1024), torch),
+        softmax_family("softmax", "bwd y", (32768, 32), torch),
+        softmax_family("log_softmax", "fwd", (1024, 1024), torch),
+        softmax_family("log_softmax", "fwd", (32768, 32), torch),
+        softmax_family("log_softmax", "bwd y", (1024, 1024), torch),
+        prelu_op("fwd", torch=torch), prelu_op("bwd", torch=torch),
+        glu_op("fwd", torch=torch), glu_op("bwd", torch=torch),
+        maxout_op("fwd", torch=torch), maxout_op("bwd", torch=torch),
+        rrelu_op(torch=torch),
     ]
 
 
