@@ -229,7 +229,7 @@ def draw_one(Figure, Canvas, p, path, dtype):
     kink_lines(axd, p, label=False)
     source = "" if info.builtin else f"  [plugin {info.plugin}]"
     axf.set_title("function", fontsize=10)
-    axd.set_title("derivative: fastact's backward with grad = 1", fontsize=10)
+    axd.set_title(tex(f"derivative: {s.derivative_note}"), fontsize=10)
     for ax in (axf, axd):
         ax.set_xlabel("x")
         ax.set_xlim(p.x[0], p.x[-1])

@@ -245,6 +245,7 @@ class Subject:
     curves: list
     names: dict = field(default_factory=dict)   # for the output range's bounds
     output_range: str = ""
+    derivative_note: str = "fastact's backward with grad = 1"
 
 
 def _fmt(v) -> str:
@@ -281,7 +282,7 @@ def _layer_curves(info, dtype):
             return bwd(g, pair(x, np.zeros_like(x)), axis=1)[:, 0]
         same = "sigmoid(x)" if name == "softmax" else "logsigmoid(x)"
         return (f"first component of {name}([x, 0]) = {same}", f"{name}([x, 0])[0]",
-                Curve("", f, df))
+                Curve("", f, df), "fastact's backward with grad [1, 0]: d y_0 / d x_0")
     if name == "maxout":
         f = lambda x: fwd(pair(x, np.zeros_like(x)), 2, axis=1)[:, 0]  # noqa: E731
         df = lambda x: bwd(np.ones((x.size, 1), dtype), pair(x, np.zeros_like(x)), 2,  # noqa: E731
@@ -291,7 +292,8 @@ def _layer_curves(info, dtype):
         f = lambda x: fwd(pair(x, x), axis=1)[:, 0]  # noqa: E731
         df = lambda x: bwd(np.ones((x.size, 1), dtype), pair(x, x), axis=1).sum(axis=1)  # noqa: E731
         return ("glu([x, x]) = x * sigmoid(x) (both halves x; d/dx sums their gradients)",
-                "glu([x, x])", Curve("", f, df))
+                "glu([x, x])", Curve("", f, df),
+                "fastact's backward with grad 1, the halves' gradients summed")
     return None
 
 
@@ -311,8 +313,11 @@ def subject(info, dtype=np.float64) -> Subject:
                        f"{' from plugin ' + info.plugin if info.plugin else ''} with the "
                        f"signature {info.signature or '?'}; fastact plot only knows how to "
                        f"draw elementwise plugins")
-        note, short, curve = made
-        return Subject(info.name, info.formula, note, short, [curve], names, info.output_range)
+        note, short, curve, *how = made
+        result = Subject(info.name, info.formula, note, short, [curve], names, info.output_range)
+        if how:
+            result.derivative_note = how[0]
+        return result
     missing = [k for k, v in info.params.items() if v is inspect.Parameter.empty
                and k not in EXAMPLE_PARAMS.get(info.name, {})]
     if missing:
