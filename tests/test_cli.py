@@ -34,10 +34,12 @@ def run_module(*argv, extra_path=(), **env):
 
 @pytest.fixture(scope="module")
 def plugin_site(tmp_path_factory):
-    """The NumPy example plugin (gaussian, snake) and a wrong plugin: cube_third's
+    """The example plugins (NumPy: gaussian, snake; compiled: squareplus, isru) and a
+    wrong plugin: cube_third's
     derivative is off by 1e-4 (its reference too: only finite differences see it),
     scaled's forward by 1e-5 against its reference; installed in a private directory."""
-    site = plugin_env.install_plugins(tmp_path_factory.mktemp("site"), EXAMPLE)
+    site = plugin_env.install_plugins(tmp_path_factory.mktemp("site"), EXAMPLE,
+                                      "fastact-squareplus")
     plugin_env.write_distribution(site, "fastact-wrong", "fastact_wrong", """
         import numpy as np, fastact
 
@@ -133,6 +135,9 @@ def test_list_and_check_a_plugin(plugin_site):
     assert "2 of 2 passed" in proc.stdout
     proc = run_module("check", "snake", "--param", "a=2.5", extra_path=[plugin_site])
     assert proc.returncode == 0 and "snake(a=2.5)" in proc.stdout
+    proc = run_module("check", "squareplus", "isru", extra_path=[plugin_site])
+    assert proc.returncode == 0, proc.stdout + proc.stderr     # compiled kernels, y forms
+    assert proc.stdout.count("backward y") == 2
 
 
 def test_check_fails_a_wrong_derivative_and_a_wrong_forward(plugin_site):

@@ -148,7 +148,8 @@ def check_from_y(info, label, params, dtype, x, y, g, dy_ref, d_ref, extra, zero
     tol = 2.0 ** -(np.finfo(dtype).nmant / 2)
     worst = float(rel.max()) if rel.size else 0.0
     return Result(label, "backward y", np.dtype(dtype).name, worst, worst <= tol,
-                  int(ok.sum()), "", f"relative to the derivative in x, tol {tol:.1e}")
+                  int(ok.sum()), "", f"relative to the derivative in x, tol {tol:.1e}",
+                  relative=True)
 
 
 def check_in_place(info, label, params, dtype, x, y, g, dx) -> Result:
@@ -312,7 +313,7 @@ def cases(infos, overrides):
 def format_value(r: Result) -> str:
     if math.isnan(r.error):
         return "-"
-    if r.form == "finite diff":
+    if r.relative:
         return f"{r.error:.1e}"
     return "inf" if math.isinf(r.error) else f"{r.error:.2f}"
 

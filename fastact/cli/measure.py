@@ -31,6 +31,7 @@ class Result:
     points: int = 0
     worst: str = ""              # where the worst error is
     note: str = ""
+    relative: bool = False       # error is a relative error, not ULP
 
 
 # ---------------------------------------------------------------------------- grid
@@ -150,4 +151,5 @@ def assess_fd(label, fd, got, skipped) -> Result:
     passed = bool(rel.size) and worst_err <= FD_TOLERANCE and bool(np.all(np.isfinite(got[ok])))
     note = f"tol {FD_TOLERANCE:g}, {int(ok.sum())} points" + (
         f", {int(skipped.sum())} near kinks skipped" if skipped.any() else "")
-    return Result(label, "finite diff", "float64", worst_err, passed, int(ok.sum()), "", note)
+    return Result(label, "finite diff", "float64", worst_err, passed, int(ok.sum()), "", note,
+                  relative=True)
