@@ -396,3 +396,15 @@ def test_threshold_uses_the_example_parameters():
 def test_float32_subject_keeps_the_dtype():
     s = subject(fastact.get("relu"), np.float32)
     assert s.curves[0].f(np.linspace(-1, 1, 5)).dtype == np.float32
+
+
+def test_non_elementwise_plugins_and_required_params_are_skipped():
+    import dataclasses
+    import inspect
+    as_plugin = dataclasses.replace(fastact.get("softmax"), plugin="someplugin")
+    with pytest.raises(Skip, match="along an axis activation from plugin someplugin"):
+        subject(as_plugin)
+    needs = dataclasses.replace(fastact.get("elu"), name="needy",
+                                params={"alpha": inspect.Parameter.empty})
+    with pytest.raises(Skip, match="alpha have no default"):
+        subject(needs)

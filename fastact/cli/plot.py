@@ -56,7 +56,7 @@ def add_arguments(parser):
                              f"if missing)")
     parser.add_argument("--xlim", nargs=2, type=float, metavar=("LO", "HI"),
                         default=list(DEFAULT_XLIM),
-                        help="the x range (default: %(default)s)")
+                        help=f"the x range (default: {DEFAULT_XLIM[0]:g} {DEFAULT_XLIM[1]:g})")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32",
                         help="the dtype the curves are computed in (default: float32; "
                              "kinks are always searched in float64)")
@@ -301,9 +301,19 @@ def run(args) -> int:
             print(f"fastact plot: skipped {info.name}: calling it failed "
                   f"({type(exc).__name__}: {msg})", file=sys.stderr)
     written = []
-    for p in prepared:
+    for p in list(prepared):
         path = out / f"{p.info.name}.png"
-        draw_one(Figure, Canvas, p, path, dtype.name)
+        try:
+            draw_one(Figure, Canvas, p, path, dtype.name)
+        except OSError as exc:
+            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+        except Exception as exc:  # noqa: BLE001 (say, a plugin's formula matplotlib refuses)
+            prepared.remove(p)
+            failed.append(p.info.name)
+            print(f"fastact plot: skipped {p.info.name}: drawing it failed "
+                  f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})",
+                  file=sys.stderr)
+            continue
         written.append(path)
         print(path, flush=True)
     if prepared:
