@@ -52,6 +52,11 @@ def plugin_site(tmp_path_factory):
                      numpy_derivative=lambda x: np.full_like(x, 1 + 1e-5),
                      reference=lambda x: x, reference_derivative=lambda x: np.ones_like(x),
                      formula="x (off by 1e-5 on purpose)", derivative="1")
+            register("raises", numpy_forward=lambda x: x[None] @ x[None],    # not elementwise
+                     numpy_derivative=lambda x: np.ones_like(x))
+            register("pairwise", kind="along an axis",
+                     functions=(lambda x, other: x - other, None,
+                                lambda g, x, other: g, None))
         """)
     return site
 
@@ -149,6 +154,17 @@ def test_check_fails_a_wrong_derivative_and_a_wrong_forward(plugin_site):
     scaled = lines[next(i for i, line in enumerate(lines) if line.startswith("scaled")):]
     assert "FAIL" in scaled[0] and "float32: x=" in scaled[1]   # 84 ULP in float32
     assert "FAILED: cube_third, scaled" in proc.stdout and "1 of 3 passed" in proc.stdout
+
+
+def test_check_reports_a_raising_plugin_and_skips_an_uncallable_one(plugin_site):
+    proc = run_module("check", "raises", "pairwise", "relu", extra_path=[plugin_site])
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    raises = next(line for line in lines if line.startswith("raises"))
+    assert "error" in raises and "FAIL" in raises and "raised" in raises
+    pairwise = next(line for line in lines if line.startswith("pairwise"))
+    assert "skipped" in pairwise and "cannot call it" in pairwise
+    assert "1 of 2 passed; FAILED: raises; 1 skipped: pairwise" in proc.stdout
 
 
 # ---------------------------------------------------------------------------- check

@@ -203,8 +203,11 @@ def check_layer(info) -> list:
             with np.errstate(all="ignore"):
                 y, dx = call_forward(info, x), call_backward(info, g, x)
         except Exception as exc:  # noqa: BLE001 (a plugin's signature we cannot guess)
-            return [Result(label, "forward", note=f"skipped: cannot call it with an example "
-                           f"array ({type(exc).__name__}: {exc})")]
+            if info.builtin:
+                raise
+            return [Result(label, "skipped", error=math.nan,
+                           note=f"cannot call it with a (24, 8) array and no other "
+                                f"arguments ({type(exc).__name__}: {exc})".splitlines()[0])]
         extra = 0.0 if references.EXTENDED or dtype is np.float32 else SAME_PRECISION_EXTRA
         if ref is None:
             if dtype is np.float64:
@@ -307,10 +310,32 @@ def cases(infos, overrides):
             if overrides:
                 params = dict(params, **overrides)
                 label = info.name + "(" + ", ".join(f"{k}={v!r}" for k, v in params.items()) + ")"
+            missing = [k for k in info.params if k not in params]
+            if missing:
+                yield info, label, Result(
+                    label, "skipped", error=math.nan, note=f"no default for {', '.join(missing)}: give "
+                    f"--param {missing[0]}=VALUE with the name")
+                continue
             yield info, label, params
 
 
+def check_one(info, label, params) -> list:
+    """The results of one case; an exception from the activation is a failure of it
+    (a plugin's bug), reported rather than raised."""
+    if isinstance(params, Result):          # skipped
+        return [params]
+    try:
+        if info.kind == "elementwise":
+            return check_elementwise(info, label, params)
+        return check_layer(info)
+    except Exception as exc:  # noqa: BLE001
+        return [Result(label, "error", passed=False,
+                       note=f"raised {type(exc).__name__}: {exc}".splitlines()[0])]
+
+
 def format_value(r: Result) -> str:
+    if r.form == "in place":
+        return "same" if r.passed else "differs"
     if math.isnan(r.error):
         return "-"
     if r.relative:
@@ -335,18 +360,21 @@ def print_report(report: Report, verbose: bool, out=None):
         notes = "; ".join(dict.fromkeys(r.note for r in rs if r.note))
         shown = label if label != last_label else ""
         last_label = label
-        show_note = (verbose or not ok or form == "finite diff"
+        show_note = (verbose or not ok or form in ("finite diff", "skipped")
                      or any(r.error > ULP_BOUND for r in rs))
-        print(f"{shown:<{width}}{form:<13}{cells[0]:>9}{cells[1]:>9}   {'ok' if ok else 'FAIL'}"
+        verdict = "FAIL" if not ok else "-" if form == "skipped" else "ok"
+        print(f"{shown:<{width}}{form:<13}{cells[0]:>9}{cells[1]:>9}   {verdict}"
               f"{'  ' + notes if notes and show_note else ''}", file=out)
         for r in rs:
             if r.worst and (verbose or not r.passed):
                 print(f"{'':<{width + 13}}{r.dtype}: {r.worst}", file=out)
     failed = sorted({r.label for r in report.results if not r.passed})
-    labels = list(dict.fromkeys(r.label for r in report.results))
+    skipped = {r.label for r in report.results if r.form == "skipped"}
+    labels = [k for k in dict.fromkeys(r.label for r in report.results) if k not in skipped]
     print(file=out)
     print(f"{len(labels) - len(failed)} of {len(labels)} passed" +
           (f"; FAILED: {', '.join(failed)}" if failed else "") +
+          (f"; {len(skipped)} skipped: {', '.join(sorted(skipped))}" if skipped else "") +
           f" (errors in ULP of the exact value, bound {ULP_BOUND:g}; finite diff: relative "
           f"error; references: fastact's own in {np.dtype(references.WIDE).name}, a plugin's "
           f"in float64)", file=out)
@@ -358,9 +386,6 @@ def run(args) -> int:
         raise UsageError("--param needs the activation NAMEs it applies to")
     report = Report()
     for info, label, params in list(cases(select(args.names), overrides)):
-        if info.kind == "elementwise":
-            report.add(*check_elementwise(info, label, params))
-        else:
-            report.add(*check_layer(info))
+        report.add(*check_one(info, label, params))
     print_report(report, args.verbose)
     return 0 if report.passed else 1

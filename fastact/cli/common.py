@@ -97,7 +97,8 @@ def call_forward(info, x, params=None):
 
 def call_backward(info, grad, x, params=None):
     """The gradient with respect to x of sum(grad * forward(x)): the first element of
-    what the backward returns where it returns parameter gradients too."""
+    what the backward returns where it returns parameter gradients too. (With grad = 1
+    it is not a derivative for the axis-wise ones: softmax's rows sum to 1, so it is 0.)"""
     if info.kind == "elementwise":
         return info.backward(grad, x, **(default_params(info) if params is None else params))
     args, kwargs = layer_arguments(info.name, x.shape[-1], x.dtype)
