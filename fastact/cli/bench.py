@@ -111,7 +111,21 @@ def parse_repeat(text: str) -> int:
     return n
 
 
+EXAMPLES = """\
+examples:
+  fastact bench                              every activation, 2^20 float32 elements
+  fastact bench gelu softmax --size 2^24 --threads 1
+  fastact bench --dtype float64 --json bench.json
+  fastact bench relu --json - | python -m json.tool
+
+The table: ns per input element (median of calls timed one by one) of fastact, NumPy
+and torch, and fastact's time over each peer's (below 1: fastact is faster). About
+20 s for every activation at 2^20 elements on 2 cores (--time scales it)."""
+
+
 def add_arguments(parser):
+    parser.epilog = EXAMPLES
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("names", nargs="*", metavar="NAME",
                         help="activations to time (default: every registered one)")
     parser.add_argument("--size", type=parse_size, default=DEFAULT_SIZE, metavar="N",
