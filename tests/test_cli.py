@@ -96,6 +96,21 @@ def test_python_dash_m_and_errors_in_a_fresh_interpreter():
         "fastact: error: unknown activation 'no_such_activation' ('fastact list' shows them all)"]
 
 
+def test_installed_console_script_runs():
+    """The `fastact` executable that `pip install` made (skipped where this checkout was
+    not pip-installed, e.g. a build in place)."""
+    import shutil
+    exe = shutil.which("fastact")
+    if exe is None:
+        pytest.skip("no fastact executable on PATH (not pip-installed)")
+    proc = subprocess.run([exe, "list", "--json", "sigmoid"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)[0]["output_range"] == "(0, 1)"
+    proc = subprocess.run([exe, "check", "--bogus"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stderr.startswith("fastact: error: ")
+
+
 def test_console_script_is_declared():
     import tomllib
     from pathlib import Path
