@@ -69,15 +69,22 @@ def parse_size(text: str) -> int:
     return n
 
 
-def parse_threads(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid thread count {text!r}: give a whole "
-                                         f"number such as 1 or 2") from None
-    if not 1 <= n <= 1024:
-        raise argparse.ArgumentTypeError(f"thread count must be between 1 and 1024, got {n}")
-    return n
+def whole_number(what: str, low: int, high: int):
+    """An argparse type: a whole number of `what` in [low, high], or a one-line error."""
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid {what} {text!r}: give a whole number "
+                                             f"from {low} to {high}") from None
+        if not low <= n <= high:
+            raise argparse.ArgumentTypeError(f"{what} must be from {low} to {high}, got {n}")
+        return n
+    return parse
+
+
+parse_threads = whole_number("thread count", 1, 1024)
+parse_repeat = whole_number("repeat count", 1, 1_000_000)
 
 
 def parse_directions(text: str) -> tuple:
@@ -98,17 +105,6 @@ def parse_seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"invalid time {text!r}: give seconds, more than 0 "
                                          f"and at most 60, e.g. 0.05")
     return v
-
-
-def parse_repeat(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if not 1 <= n <= 1_000_000:
-        raise argparse.ArgumentTypeError(f"invalid repeat count {text!r}: give a whole number "
-                                         f"of at least 1")
-    return n
 
 
 EXAMPLES = """\
