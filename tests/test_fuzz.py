@@ -224,14 +224,31 @@ def test_converted_dtypes_compute_in_float32_or_float64(data):
 def test_rejected_dtypes_raise_type_error_and_write_nothing(data):
     case = data.draw(st.sampled_from(CASES), "case")
     api, name = Api(case), case.act.name
-    shape = data.draw(st.lists(st.integers(0, 4), max_size=2).map(tuple))
+    shape = data.draw(st.lists(st.integers(0, 4), min_size=1, max_size=2).map(tuple))
     bad = np.ones(shape).astype(data.draw(st.sampled_from(REJECTED)))
     ok, out = np.ones(shape), np.zeros(shape)
     calls = {name: lambda: api.forward(bad, out=out), name + "_": lambda: api.forward_(bad),
              name + "_backward": lambda: api.backward(ok, bad, out=out),
              name + "_backward_": lambda: api.backward_(ok, bad)}
+    calls.update({name: call(bad, ok, out) for name, call in LAYER_CALLS.items()})
     which = data.draw(st.sampled_from(sorted(calls)))
     must_raise(TypeError, which, calls[which], bad, ok, out)
+
+
+LAYER_CALLS = {  # name -> (bad, ok, out) -> a call of that name with ``bad`` somewhere
+    "softmax": lambda b, o, out: lambda: fastact.softmax(b, axis=-1, out=out),
+    "log_softmax_": lambda b, o, out: lambda: fastact.log_softmax_(b, axis=-1),
+    "softmax_backward": lambda b, o, out: lambda: fastact.softmax_backward(o, b, axis=-1),
+    "log_softmax_backward_": lambda b, o, out: lambda: fastact.log_softmax_backward_(o, y=b, axis=-1),
+    "maxout": lambda b, o, out: lambda: fastact.maxout(b, 1, axis=-1),
+    "maxout_backward": lambda b, o, out: lambda: fastact.maxout_backward(o, b, 1, axis=-1),
+    "glu": lambda b, o, out: lambda: fastact.glu(b, axis=-1),
+    "prelu": lambda b, o, out: lambda: fastact.prelu(b, 0.25, axis=-1),
+    "srelu_": lambda b, o, out: lambda: fastact.srelu_(b, -1.0, 0.1, 1.0, 0.5, axis=-1),
+    "apl_backward": lambda b, o, out: lambda: fastact.apl_backward(o, b, [0.2], [0.0], axis=-1),
+    "rrelu": lambda b, o, out: lambda: fastact.rrelu(b, training=True, seed=1),
+    "rrelu_backward": lambda b, o, out: lambda: fastact.rrelu_backward(o, slopes=b),
+}
 
 
 NOT_NUMBERS = [None, "0.5", [0.5], object(), 1j]
@@ -286,3 +303,178 @@ def test_hyper_parameters_valid_or_rejected_as_the_contract_says(data):
 def test_hyper_parameter_too_large_for_a_float_is_a_value_error_naming_the_function():
     with pytest.raises(ValueError, match="elu"):
         fastact.elu(np.ones(3), alpha=10 ** 400)
+
+
+# ------------------------------------------------------------- layer functions
+def forms(name):
+    return [getattr(fastact, name + s, None) for s in ("", "_", "_backward", "_backward_")]
+
+
+@st.composite
+def layer_shape_and_axis(draw):
+    shape = draw(shapes)
+    axis = draw(st.integers(-len(shape), len(shape) - 1)) if shape else draw(st.sampled_from([0, -1]))
+    return shape, axis, (shape[axis] if shape else 1)
+
+
+def rows(a, axis):
+    """(..., n): the rows along ``axis`` as the last axis (a 0-d array is one row of 1)."""
+    return np.moveaxis(a, axis, -1) if a.ndim else a.reshape(1)
+
+
+@fuzz(60)
+@given(data=st.data())
+def test_softmax_family_every_form_every_layout(data):
+    name = data.draw(st.sampled_from(["softmax", "log_softmax"]))
+    f, f_, b, b_ = forms(name)
+    dtype = data.draw(st.sampled_from([F32, F64]))
+    shape, axis, _ = data.draw(layer_shape_and_axis())
+    x0, g0 = data.draw(values(dtype, shape)), data.draw(values(dtype, shape))
+    lx, lg, lo = (data.draw(st.sampled_from(LAYOUTS)) for _ in range(3))
+    y, dx = f(x0, axis=axis), b(g0, x0, axis=axis)
+    dy = b(g0, y=y, axis=axis)
+    assert y.dtype == dx.dtype == dy.dtype == dtype and y.shape == dx.shape == shape
+    x, g, yv = layout(x0, lx, 1), layout(g0, lg, 2), layout(y, lo, 3)
+    assert same_bits(f(x, axis=axis), y) and same_bits(b(g, x, axis=axis), dx)
+    assert same_bits(b(g, y=yv, axis=axis), dy)
+    with_out(name, lambda o: f(x, axis=axis, out=o), y, lo)
+    with_out(name + "_backward", lambda o: b(g, y=yv, axis=axis, out=o), dy, lx)
+    in_place(name + "_", lambda t: f_(t, axis=axis), layout(x0, lx, 1), y)
+    in_place(name + "_backward_", lambda t: b_(t, x, axis=axis), layout(g0, lg, 2), dx)
+    in_place(name + "_backward_", lambda t: b_(t, y=yv, axis=axis), layout(g0, lg, 2), dy)
+    xr = rows(x0, axis)  # the documented NaN rows (as torch), in NumPy
+    nan_row = np.isnan(xr).any(-1) | np.isposinf(xr).any(-1) | np.isneginf(xr).all(-1)
+    yr = rows(y, axis)
+    assert (np.isnan(yr).all(-1) == nan_row).all() and not np.isnan(yr[~nan_row]).any()
+    bad_axis = data.draw(st.sampled_from([len(shape) + 1, -len(shape) - 2, 0.0, None]))
+    exc = ValueError if isinstance(bad_axis, int) else TypeError
+    xn = native(x0)
+    must_raise(exc, name + "_", lambda: f_(xn, axis=bad_axis), xn)
+    must_raise(exc, name + "_backward", lambda: b(g, x, axis=bad_axis, out=xn), xn, g)
+
+
+@fuzz(60)
+@given(data=st.data())
+def test_maxout_and_glu_every_layout_and_as_numpy(data):
+    name = data.draw(st.sampled_from(["maxout", "glu"]))
+    f, _, b, _ = forms(name)
+    dtype = data.draw(st.sampled_from([F32, F64]))
+    shape, axis, n = data.draw(layer_shape_and_axis())
+    x0 = data.draw(values(dtype, shape))
+    lx, lg, lo = (data.draw(st.sampled_from(LAYOUTS)) for _ in range(3))
+    x = layout(x0, lx, 1)
+    if name == "maxout":
+        args = (data.draw(st.sampled_from([d for d in range(1, n + 1) if n % d == 0] or [1, 2, 3])),)
+    elif n % 2:
+        return must_raise(ValueError, "glu", lambda: f(x, axis=axis), x)
+    else:
+        args = ()
+    y = f(x0, *args, axis=axis)
+    g0 = data.draw(values(dtype, y.shape))
+    dx = b(g0, x0, *args, axis=axis)
+    assert y.dtype == dx.dtype == dtype and dx.shape == shape
+    g = layout(g0, lg, 2)
+    assert same_bits(f(x, *args, axis=axis), y) and same_bits(b(g, x, *args, axis=axis), dx)
+    with_out(name, lambda o: f(x, *args, axis=axis, out=o), y, lo)
+    with_out(name + "_backward", lambda o: b(g, x, *args, axis=axis, out=o), dx, lo)
+    xr, yr, gr, dr = rows(x0, axis), rows(y, axis), rows(g0, axis), rows(dx, axis)
+    if name == "maxout":  # a selection: NumPy's grouped max; the gradient lands once per group
+        groups = xr.shape[:-1] + (xr.shape[-1] // args[0], args[0])
+        assert np.array_equal(yr, xr.reshape(groups).max(-1), equal_nan=True)
+        routed = dr.reshape(groups)
+        assert np.array_equal(routed.sum(-1), gr, equal_nan=True)
+        assert ((routed != 0).sum(-1) <= 1).all()
+    else:  # a * sigmoid(b): NaN from NaN halves, finite from finite ones
+        a, bb = np.split(xr, 2, axis=-1)
+        assert (np.isnan(yr)[np.isnan(a) | np.isnan(bb)]).all()
+        assert np.isfinite(yr[np.isfinite(a) & np.isfinite(bb)]).all()
+
+
+def channel_params(name, rng, dtype, C, shared, S):
+    n = () if shared else (C,)
+    if name == "prelu":
+        return [rng.uniform(-1, 1, n)]
+    if name == "srelu":
+        tl = rng.uniform(-2, 0, n)
+        return [tl, rng.uniform(-1, 2, n), tl + rng.uniform(0, 3, n), rng.uniform(-1, 2, n)]
+    return [rng.uniform(-1, 1, (S,) + n), rng.uniform(-2, 2, (S,) + n)]
+
+
+@fuzz(60)
+@given(data=st.data())
+def test_channel_activations_every_form_every_layout(data):
+    name = data.draw(st.sampled_from(["prelu", "srelu", "apl"]))
+    f, f_, b, b_ = forms(name)
+    dtype = data.draw(st.sampled_from([F32, F64]))
+    shape = data.draw(shapes, "shape")
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1)) if len(shape) >= 2 else 1
+    C = shape[axis] if len(shape) >= 2 else 1
+    shared = len(shape) < 2 or data.draw(st.booleans())
+    rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 32 - 1)))
+    params = channel_params(name, rng, dtype, C, shared, data.draw(st.integers(0, 3)))
+    x0, g0 = data.draw(values(dtype, shape)), data.draw(values(dtype, shape))
+    lx, lg, lo = (data.draw(st.sampled_from(LAYOUTS)) for _ in range(3))
+    x, g = layout(x0, lx, 1), layout(g0, lg, 2)
+    if not shared and data.draw(st.booleans()):  # a parameter of the wrong length
+        bad = [np.ones(p.shape[:-1] + (C + 1,)) for p in params]
+        for fn, args in [(name, (x,)), (name + "_", (x,)), (name + "_backward", (g, x)),
+                         (name + "_backward_", (g, x))]:
+            must_raise(ValueError, fn, lambda: getattr(fastact, fn)(*args, *bad, axis=axis), x, g)
+    y, grads = f(x0, *params, axis=axis), b(g0, x0, *params, axis=axis)
+    assert y.dtype == grads[0].dtype == dtype and len(grads) == 1 + len(params)
+    assert [r.shape for r in grads] == [shape] + [np.shape(p) for p in params]
+    assert same_bits(f(x, *params, axis=axis), y)
+    assert all(same_bits(r, w) for r, w in zip(b(g, x, *params, axis=axis), grads))
+    with_out(name, lambda o: f(x, *params, axis=axis, out=o), y, lo)
+    with_out(name + "_backward", lambda o: b(g, x, *params, axis=axis, out=o), grads[0], lo)
+    in_place(name + "_", lambda t: f_(t, *params, axis=axis), layout(x0, lx, 1), y)
+    t = layout(g0, lg, 2)
+    in_place(name + "_backward_", lambda t: b_(t, x, *params, axis=axis), t, grads[0])
+    if t.dtype.isnative:
+        assert all(same_bits(r, w) for r, w in zip(b_(layout(g0, lg), x, *params, axis=axis)[1:],
+                                                   grads[1:]))
+    if name == "prelu":  # exact in the dtype: NumPy gives the same values
+        w = np.asarray(params[0], dtype)
+        w = np.moveaxis(np.broadcast_to(w, shape[:axis] + shape[axis + 1:] + (C,)), -1, axis) \
+            if not shared else w
+        assert np.array_equal(y, np.where(x0 > 0, x0, w * x0), equal_nan=True)
+    assert np.isnan(y[np.isnan(x0)]).all()
+    assert np.isfinite(y[np.abs(x0) < 1e30]).all()
+
+
+@fuzz(50)
+@given(data=st.data())
+def test_rrelu_training_and_evaluation_every_layout(data):
+    dtype = data.draw(st.sampled_from([F32, F64]))
+    shape = data.draw(shapes, "shape")
+    lower, upper = sorted(data.draw(st.floats(-2, 2)) for _ in range(2))
+    if data.draw(st.booleans()) and lower < upper:
+        lower, upper = upper, lower  # invalid: lower > upper
+    seed = data.draw(st.integers(0, 2 ** 64 - 1))
+    x0, g0 = data.draw(values(dtype, shape)), data.draw(values(dtype, shape))
+    lx, lg, lo = (data.draw(st.sampled_from(LAYOUTS)) for _ in range(3))
+    x, g = layout(x0, lx, 1), layout(g0, lg, 2)
+    kw = dict(lower=lower, upper=upper)
+    if lower > upper:
+        return must_raise(ValueError, "rrelu", lambda: fastact.rrelu_(x, **kw), x)
+    if not data.draw(st.booleans()):  # evaluation: leaky_relu with the mean slope
+        slope = (lower + upper) / 2
+        y = fastact.rrelu(x, **kw)
+        assert same_bits(y, fastact.leaky_relu(x0, negative_slope=slope))
+        assert same_bits(fastact.rrelu_backward(g, x, **kw),
+                         fastact.leaky_relu_backward(g0, x0, negative_slope=slope))
+        return in_place("rrelu_", lambda t: fastact.rrelu_(t, **kw), layout(x0, lx, 1), y)
+    y, s = fastact.rrelu(x0, training=True, seed=seed, **kw)
+    assert y.dtype == s.dtype == dtype and s.shape == shape
+    y2, s2 = fastact.rrelu(x, training=True, seed=seed, **kw)
+    assert same_bits(y2, y) and same_bits(s2, s)
+    in_place("rrelu_", lambda t: fastact.rrelu_(t, training=True, seed=seed, **kw), layout(x0, lx, 1), y)
+    neg = x0 <= 0
+    assert (s[~neg] == 1).all()
+    assert ((s[neg] >= dtype.type(lower)) & (s[neg] <= dtype.type(upper))).all()
+    with np.errstate(all="ignore"):
+        assert np.array_equal(y, s * x0, equal_nan=True)
+        want = g0 * s
+    sv = layout(s, lo, 3)
+    assert same_bits(fastact.rrelu_backward(g, slopes=sv), want)
+    in_place("rrelu_backward_", lambda t: fastact.rrelu_backward_(t, slopes=sv), layout(g0, lg), want)
