@@ -19,11 +19,24 @@ def config() -> dict:
         "openmp": bool(_api.kernels.OPENMP),
         "threads": _api.get_num_threads(),
         "openmp_default_threads": _api.kernels.max_threads(),
+        "thread_policy": thread_policy(),
         "compiler": _build_info.COMPILER,
         "cflags": _build_info.CFLAGS,
         "kernels": f"{_api.kernels.__name__} (runnable here: {', '.join(_api.runnable_variants())};"
                    f" FASTACT_KERNELS picks another)",
     }
+
+
+def thread_policy() -> str:
+    """One line on who may run parallel now (the rules: docs/reliability.md)."""
+    state = _api.parallel_state()
+    if state["forked_child"]:
+        return "serial: this process is a fork() child (libgomp's pool did not survive the fork)"
+    if state["owner_is_this_thread"]:
+        return "this thread owns the OpenMP team; calls from other threads run serially"
+    if state["team_owned"]:
+        return "another thread owns the OpenMP team; calls from this thread run serially"
+    return "the first thread to make a large call owns the OpenMP team; the others run serially"
 
 
 def show_config() -> None:

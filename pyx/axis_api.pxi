@@ -94,7 +94,7 @@ cdef call_kernel(fa_axis_fn fn, Py_ssize_t group, int axis, cnp.ndarray a, objec
     a = grad, b = x or y. out must be viewable as it is (out_viewable: the callers
     make sure), since the kernel writes through that view."""
     cdef View3 va, vb, vo
-    cdef int nthreads = num_threads
+    cdef int nthreads = team_size(num_threads, cnp.PyArray_SIZE(a))
     if cnp.PyArray_SIZE(a) == 0 or cnp.PyArray_SIZE(out) == 0:
         return
     a = viewed(a, axis, &va)

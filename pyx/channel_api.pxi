@@ -264,7 +264,7 @@ cdef object channel_apply(int act, str func, object grad, object x, list given, 
     call.x, call.out = vx.data, vo.data
     call.g = vg.data if gc is not None else NULL
     call.nparams = p.table.shape[0]
-    call.nthreads = num_threads
+    call.nthreads = team_size(num_threads, cnp.PyArray_SIZE(xc))
     cdef int slot = slot_of(cdt)
     cdef fa_channel_fn kernel
     if backward_form:
@@ -441,7 +441,7 @@ cdef object rrelu_train(str func, object x, object out, object slopes, unsigned 
     cdef fa_rrelu_fn kernel = CHANNEL.rrelu_train[slot_of(cdt)]
     cdef Py_ssize_t n = xc.size
     cdef double lower = bounds[2], upper = bounds[3]
-    cdef int nthreads = num_threads
+    cdef int nthreads = team_size(num_threads, n)
     with nogil:
         kernel(n, cnp.PyArray_DATA(xc), cnp.PyArray_DATA(y), cnp.PyArray_DATA(s),
                seed, lower, upper, nthreads)

@@ -32,7 +32,19 @@ cdef struct Plan:
 cdef object F16 = np.dtype(np.float16)
 cdef object F32 = np.dtype(np.float32)
 cdef object F64 = np.dtype(np.float64)
-cdef int num_threads = 1
+cdef int num_threads = 1          # fastact.set_num_threads; each call asks team_size
+
+
+# Who may open a parallel region, and with how many threads (fork, nested, thread-pool
+# and threadpoolctl rules): fastact/include/fastact_team.h. Its state is process-wide, so
+# only this module includes it; the kernel modules get the thread count as an argument.
+cdef extern from "fastact_team.h" nogil:
+    int fa_team_init()
+    int team_size "fa_team_size"(int requested, Py_ssize_t work)
+    int fa_team_forked_child()
+    int fa_team_owned_here()
+    int fa_team_owned()
+    int fa_team_last_size()
 
 
 cdef inline int slot_of(object dtype):
@@ -335,7 +347,7 @@ cdef void run_plan(Plan *plan, fa_unary_fn unary, fa_binary_fn binary, Py_ssize_
 cdef run(list ops, fa_unary_fn unary, fa_binary_fn binary, Py_ssize_t grain,
          const double *params):
     cdef Plan plan
-    cdef int nthreads = num_threads
+    cdef int nthreads = team_size(num_threads, cnp.PyArray_SIZE(<cnp.ndarray>ops[0]))
     make_plan(&plan, ops)
     with nogil:
         run_plan(&plan, unary, binary, grain, params, nthreads)
