@@ -166,7 +166,7 @@ def check_against_reference(case, x, g, y, dx):
 
 
 # ----------------------------------------------------------------- elementwise
-@fuzz(120)
+@fuzz(250)
 @given(data=st.data())
 def test_elementwise_every_form_every_layout_gives_the_contiguous_bits(data):
     case = data.draw(st.sampled_from(CASES), "case")
@@ -197,7 +197,7 @@ def result_dtype(*arrays):
     return F64 if rt.kind in "biu" else rt
 
 
-@fuzz(60)
+@fuzz(100)
 @given(data=st.data())
 def test_converted_dtypes_compute_in_float32_or_float64(data):
     case = data.draw(st.sampled_from(CASES), "case")
@@ -322,7 +322,7 @@ def rows(a, axis):
     return np.moveaxis(a, axis, -1) if a.ndim else a.reshape(1)
 
 
-@fuzz(60)
+@fuzz(100)
 @given(data=st.data())
 def test_softmax_family_every_form_every_layout(data):
     name = data.draw(st.sampled_from(["softmax", "log_softmax"]))
@@ -353,7 +353,7 @@ def test_softmax_family_every_form_every_layout(data):
     must_raise(exc, name + "_backward", lambda: b(g, x, axis=bad_axis, out=xn), xn, g)
 
 
-@fuzz(60)
+@fuzz(100)
 @given(data=st.data())
 def test_maxout_and_glu_every_layout_and_as_numpy(data):
     name = data.draw(st.sampled_from(["maxout", "glu"]))
@@ -400,7 +400,7 @@ def channel_params(name, rng, dtype, C, shared, S):
     return [rng.uniform(-1, 1, (S,) + n), rng.uniform(-2, 2, (S,) + n)]
 
 
-@fuzz(60)
+@fuzz(100)
 @given(data=st.data())
 def test_channel_activations_every_form_every_layout(data):
     name = data.draw(st.sampled_from(["prelu", "srelu", "apl"]))
