@@ -31,8 +31,12 @@ PERIOD_X, PERIOD_G = 1009, 7  # primes: misaligned with every chunk/thread bound
 CHUNK = PERIOD_X * PERIOD_G * 2048  # ~14.5e6 elements, a multiple of both periods
 
 
+STARTED_AT = time.monotonic()
+
+
 def report(step, **figures):
-    print("RESULT " + json.dumps({"step": step, **figures}), flush=True)
+    elapsed = round(time.monotonic() - STARTED_AT, 2)
+    print("RESULT " + json.dumps({"step": step, **figures, "elapsed": elapsed}), flush=True)
 
 
 def status_kib(field):
@@ -105,8 +109,6 @@ def run_step(step, array_bytes, call, cap=None):
 def huge(backward):
     n = N_HUGE
     idx = check_indices(n)
-    fill_block = x_pattern(np.arange(CHUNK))  # noqa: F841  (warm NumPy before the baseline)
-    del fill_block
     gc.collect()
     base = status_kib("VmRSS") * 1024
     x = np.empty(n, np.float32)
@@ -145,7 +147,9 @@ def huge(backward):
 
     if backward:  # a second 2^31 + 7 array: grad, overwritten with grad * y (1 - y)
         g = np.empty(n, np.float32)
+        t = time.perf_counter()
         fill(g, g_pattern)
+        report("fill grad", seconds=round(time.perf_counter() - t, 2))
         ys = x[idx].astype(np.float64)
         run_step("sigmoid_backward_", x.nbytes, lambda: fastact.sigmoid_backward_(g, y=x))
         want = (g_pattern(idx) * ys * (1 - ys)).astype(np.float32)
@@ -183,7 +187,6 @@ def representative_calls():
     w = np.full(4, 0.25, f32)
     t_l, a_l, t_r, a_r = np.full(4, -1, f32), w, np.full(4, 1, f32), w
     apl_a, apl_b = np.full((2, 4), 0.5, f32), np.full((2, 4), -1, f32)
-    slopes = fastact.rrelu(x, training=True, seed=3)[1]
     F = fastact
     kept = []
     return {

@@ -258,9 +258,7 @@ def test_sigint_during_long_call(children):
     need = 4 * INTERRUPT_ELEMENTS + SPARE
     if mem_available() < need:
         pytest.skip(f"needs {need / GiB:.1f} GiB available, {mem_available() / GiB:.1f}")
-    proc = subprocess.Popen([sys.executable, str(CHILD), "interrupt", str(INTERRUPT_ELEMENTS)],
-                            text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            cwd=CHILD.parent, env=plugin_env.child_env(FASTACT_LOAD_PLUGINS=""))
+    proc = launch("interrupt", INTERRUPT_ELEMENTS)
     try:
         lines = line_reader(proc)
         assert next_line(lines, 300, "STARTED") == "STARTED"
