@@ -212,7 +212,11 @@ cdef double real_param(str func, str name, object value) except? -1.0:
         return <double>value
     if not isinstance(value, numbers.Real):
         raise TypeError(f"{func}: {name} must be a real number, got {type(value).__name__}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:            # an int or Fraction beyond the float64 range
+        raise ValueError(f"{func}: {name} is too large for a float64 (its magnitude is "
+                         f"over 1.8e308)") from None
 
 
 cdef object finish(object target, object out, object rdt):

@@ -88,13 +88,10 @@ def check_in_place_overlap(backward_, backward, x, g, kind):
     assert same_bits(buf[outside], before), f"{kind}: wrote outside grad"
 
 
-GELU_BUG = pytest.mark.xfail(strict=True, reason="bug: gelu_backward_ (float64, >= 40000 "
-                             "elements) with grad = x[::-1] gives wrong values")
-
-
-@GELU_BUG
 def test_gelu_backward_in_place_with_grad_the_reverse_of_x():
-    """Minimal reproduction: grad and x the same memory in opposite orders."""
+    """A regression test: grad and x the same memory in opposite orders. float64 gelu once
+    gave other bits here (an ulp at a few points): the aliased strided operands took the
+    kernel's scalar loop, which GCC had contracted differently from the vector body."""
     buf = np.random.default_rng(0).normal(0, 3, 40000)
     x, g = buf, buf[::-1]
     want = fastact.gelu_backward(g.copy(), x.copy())
@@ -105,9 +102,7 @@ def test_gelu_backward_in_place_with_grad_the_reverse_of_x():
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("dtype", dtype_params())
 @pytest.mark.parametrize("case", case_params(CASES))
-def test_elementwise_out_overlapping_an_input(case, dtype, size, request):
-    if (case.id, dtype.name, size) == ("gelu[approximate=none]", "float64", "large"):
-        request.applymarker(GELU_BUG)
+def test_elementwise_out_overlapping_an_input(case, dtype, size):
     api, m = Api(case), SIZES[size]
     shape = (m, m)
     x, g = data(shape, dtype, 1), data(shape, dtype, 2)
