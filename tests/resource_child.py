@@ -136,8 +136,8 @@ def huge(backward):
     for r in range(2):  # count each residue in row r: the row's sum in closed form
         counts = m // PERIOD_X + ((residues - r * m) % PERIOD_X < m % PERIOD_X)
         norm.append(float((counts * np.exp(values - values.max())).sum()))
-    # capped: each float32 row longer than 1024 elements mallocs a double scratch of its
-    # length (16 GiB here: test_softmax_scratch_is_bounded); refused, softmax_ falls back
+    # capped (address space + 1 GiB), a safety net: a float32 row once malloced a double
+    # scratch of its length, 16 GiB here; test_softmax_scratch_is_bounded guards the bound
     run_step("softmax_", x.nbytes, lambda: fastact.softmax_(rows, axis=-1), cap=1 << 30)
     ok = idx < 2 * m
     ri = idx[ok]

@@ -116,6 +116,27 @@ def test_softmax_and_log_softmax_within_4_ulp(dtype, kernel_variant):
         assert_ulp(np.concatenate(results[name]), x, None, *ref, dtype, f"{name} {dtype.name}")
 
 
+@pytest.mark.parametrize("n", [5000, (1 << 18) + 1027])
+def test_long_float32_rows_round_once_in_bounded_memory(n, kernel_variant):
+    """Rows longer than the stack scratch: up to 2^18 elements a malloced double scratch
+    keeps exp(x - m) between the passes; longer rows recompute it in the last pass (memory
+    bounded: tests/test_resources.py). Either way each result is rounded once."""
+    rng = np.random.default_rng(n)
+    x = rng.normal(0, 4, (2, n)).astype(np.float32)
+    d = x.astype(np.float64) - x.max(axis=-1, keepdims=True)
+    e = np.exp(d)
+    total = e.sum(axis=-1, keepdims=True)
+    for name, ref in (("softmax", e / total), ("log_softmax", d - np.log(total))):
+        y = getattr(fastact, name)(x, axis=-1)
+        err = np.abs(y - ref) / np.spacing(np.abs(ref).astype(np.float32)).astype(np.float64)
+        assert err.max() <= 0.75, f"{name}: {err.max():.3f} ULP"
+        inplace = x.copy()
+        assert same_bits(getattr(fastact, name + "_")(inplace, axis=-1), y)
+        strided = np.empty((2, 2 * n), np.float32)[:, ::2]
+        strided[...] = x
+        assert same_bits(getattr(fastact, name)(strided, axis=-1), y)
+
+
 @functools.lru_cache(maxsize=None)
 def column_table(dtype_name):
     rng = np.random.default_rng(5)
