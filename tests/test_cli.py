@@ -99,10 +99,20 @@ def test_python_dash_m_and_errors_in_a_fresh_interpreter():
 def test_installed_console_script_runs():
     """The `fastact` executable that `pip install` made (skipped where this checkout was
     not pip-installed, e.g. a build in place)."""
+    import importlib.metadata
     import shutil
+    from pathlib import Path
+    from urllib.parse import urlparse
     exe = shutil.which("fastact")
     if exe is None:
         pytest.skip("no fastact executable on PATH (not pip-installed)")
+    try:      # pip's record of where it installed from (PEP 610)
+        origin = json.loads(importlib.metadata.distribution("fastact").read_text("direct_url.json"))
+    except (importlib.metadata.PackageNotFoundError, TypeError, ValueError):
+        origin = {}
+    here = Path(__file__).resolve().parent.parent
+    if origin.get("url", "").startswith("file:") and Path(urlparse(origin["url"]).path) != here:
+        pytest.skip(f"the fastact on PATH was installed from {origin['url']}, not this checkout")
     proc = subprocess.run([exe, "list", "--json", "sigmoid"], capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
