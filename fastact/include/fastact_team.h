@@ -35,7 +35,7 @@
 static atomic_int fa_team_forked = 0;     /* this process is a fork() child */
 static atomic_int fa_team_taken = 0;      /* some thread owns the team */
 static _Thread_local int fa_team_is_mine = 0;
-static _Thread_local int fa_team_last = 0; /* what this thread's last call was allowed */
+static _Thread_local int fa_team_last = 0; /* what its last parallel-sized call got */
 static pthread_key_t fa_team_key;         /* its destructor frees the team at thread exit */
 static int fa_team_import_limit = 1;      /* omp_get_max_threads() at import */
 
@@ -55,9 +55,9 @@ static int fa_team_init(void) {
     return pthread_atfork(NULL, NULL, fa_team_after_fork_in_child) != 0 ? -1 : 0;
 }
 
-static int fa_team_decide(int requested, ptrdiff_t work) {
+static int fa_team_decide(int requested) {
     int limit, expected = 0;
-    if (!FA_HAVE_OPENMP || requested <= 1 || work < FA_TEAM_MIN_WORK)
+    if (!FA_HAVE_OPENMP || requested <= 1)
         return 1;
     if (atomic_load_explicit(&fa_team_forked, memory_order_relaxed) || omp_in_parallel())
         return 1;
@@ -73,9 +73,12 @@ static int fa_team_decide(int requested, ptrdiff_t work) {
     return requested;
 }
 
-/* The number of threads a call of `work` elements may use, given `requested`. */
+/* The number of threads a call of `work` elements may use, given `requested`. A small
+ * call returns at once: no thread-local or atomic access on the path of a 16-element call. */
 static int fa_team_size(int requested, ptrdiff_t work) {
-    return fa_team_last = fa_team_decide(requested, work);
+    if (work < FA_TEAM_MIN_WORK)
+        return 1;
+    return fa_team_last = fa_team_decide(requested);
 }
 
 /* The state, for show_config() and the tests. */
