@@ -12,7 +12,7 @@ result dtypes follow the dtype rules; NaN/inf/finite as an independent reference
 (mpmath via tests/reference.py, NumPy for the layer functions); errors are TypeError or
 ValueError naming the function, raised before anything is written.
 
-Examples are derandomized (reproducible in CI) and budgeted to keep the file ~30 s.
+Examples are derandomized (reproducible in CI) and budgeted to keep the file under ~30 s.
 """
 
 import numpy as np
@@ -318,6 +318,15 @@ def layer_shape_and_axis(draw):
     return shape, axis, (shape[axis] if shape else 1)
 
 
+def draw_layer_case(data, names):
+    """(name, dtype, shape, axis, its length, x, three layouts) for a layer-function test."""
+    name = data.draw(st.sampled_from(names))
+    dtype = data.draw(st.sampled_from([F32, F64]))
+    shape, axis, n = data.draw(layer_shape_and_axis())
+    x0 = data.draw(values(dtype, shape))
+    return name, dtype, shape, axis, n, x0, tuple(data.draw(st.sampled_from(LAYOUTS)) for _ in range(3))
+
+
 def rows(a, axis):
     """(..., n): the rows along ``axis`` as the last axis (a 0-d array is one row of 1)."""
     return np.moveaxis(a, axis, -1) if a.ndim else a.reshape(1)
@@ -326,12 +335,9 @@ def rows(a, axis):
 @fuzz(100)
 @given(data=st.data())
 def test_softmax_family_every_form_every_layout(data):
-    name = data.draw(st.sampled_from(["softmax", "log_softmax"]))
+    name, dtype, shape, axis, _, x0, (lx, lg, lo) = draw_layer_case(data, ["softmax", "log_softmax"])
     f, f_, b, b_ = forms(name)
-    dtype = data.draw(st.sampled_from([F32, F64]))
-    shape, axis, _ = data.draw(layer_shape_and_axis())
-    x0, g0 = data.draw(values(dtype, shape)), data.draw(values(dtype, shape))
-    lx, lg, lo = (data.draw(st.sampled_from(LAYOUTS)) for _ in range(3))
+    g0 = data.draw(values(dtype, shape))
     y, dx = f(x0, axis=axis), b(g0, x0, axis=axis)
     dy = b(g0, y=y, axis=axis)
     assert y.dtype == dx.dtype == dy.dtype == dtype and y.shape == dx.shape == shape
@@ -357,12 +363,8 @@ def test_softmax_family_every_form_every_layout(data):
 @fuzz(100)
 @given(data=st.data())
 def test_maxout_and_glu_every_layout_and_as_numpy(data):
-    name = data.draw(st.sampled_from(["maxout", "glu"]))
+    name, dtype, shape, axis, n, x0, (lx, lg, lo) = draw_layer_case(data, ["maxout", "glu"])
     f, _, b, _ = forms(name)
-    dtype = data.draw(st.sampled_from([F32, F64]))
-    shape, axis, n = data.draw(layer_shape_and_axis())
-    x0 = data.draw(values(dtype, shape))
-    lx, lg, lo = (data.draw(st.sampled_from(LAYOUTS)) for _ in range(3))
     x = layout(x0, lx, 1)
     if name == "maxout":
         args = (data.draw(st.sampled_from([d for d in range(1, n + 1) if n % d == 0] or [1, 2, 3])),)
