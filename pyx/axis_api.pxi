@@ -194,12 +194,16 @@ def softmax(x, *, axis=-1, out=None):
     NaN row, -inf entries give 0, an all -inf row is NaN (as torch.softmax). A 0-d array
     counts as one element (axis 0 or -1): its softmax is 1. float16 is computed in
     float32, integers and bool in float64."""
+    if lazy(x):
+        return lazy_call("softmax", (x,), dict(axis=axis, out=out))
     return run_along_axis(AX_SOFTMAX, "softmax", None, x, False, axis, 1, out)
 
 
 def softmax_(x, *, axis=-1):
     """In-place softmax along `axis`: x <- softmax(x). x must be a writeable float32 or
     float64 ndarray (any strides); returns x."""
+    if lazy(x):
+        return lazy_call("softmax_", (x,), dict(axis=axis))
     return run_along_axis_inplace(AX_SOFTMAX, "softmax_", None, x, False, axis)
 
 
@@ -209,6 +213,8 @@ def softmax_backward(grad, x=None, *, y=None, axis=-1, out=None):
     Give exactly one of x (the forward input; y is then recomputed) and y (the forward
     output). The subtraction cancels by nature: the result is accurate to a few ULP of
     |y| * (|grad| + |sum(grad * y)|). Returns a new array (or fills and returns `out`)."""
+    if lazy(grad) or lazy(x) or lazy(y):
+        return lazy_call("softmax_backward", (grad, x,), dict(y=y, axis=axis, out=out))
     value, name, from_y = x_or_y("softmax_backward", x, y)
     return run_along_axis(AX_SOFTMAX, "softmax_backward", grad, value, from_y, axis, 1, out)
 
@@ -217,6 +223,8 @@ def softmax_backward_(grad, x=None, *, y=None, axis=-1):
     """In-place gradient of softmax: grad <- y * (grad - sum(grad * y)) along `axis`.
     grad must be a writeable float32 or float64 ndarray; give exactly one of x and y.
     Returns grad."""
+    if lazy(grad) or lazy(x) or lazy(y):
+        return lazy_call("softmax_backward_", (grad, x,), dict(y=y, axis=axis))
     value, name, from_y = x_or_y("softmax_backward_", x, y)
     return run_along_axis_inplace(AX_SOFTMAX, "softmax_backward_", grad, value, from_y, axis)
 
@@ -230,12 +238,16 @@ def log_softmax(x, *, axis=-1, out=None):
     exact (0) for a single dominant element. NaN or +inf in a row gives a NaN row, -inf
     entries give -inf, an all -inf row is NaN (as torch.log_softmax). A 0-d array counts
     as one element: its log_softmax is 0."""
+    if lazy(x):
+        return lazy_call("log_softmax", (x,), dict(axis=axis, out=out))
     return run_along_axis(AX_LOG_SOFTMAX, "log_softmax", None, x, False, axis, 1, out)
 
 
 def log_softmax_(x, *, axis=-1):
     """In-place log_softmax along `axis`: x <- log_softmax(x). x must be a writeable
     float32 or float64 ndarray; returns x."""
+    if lazy(x):
+        return lazy_call("log_softmax_", (x,), dict(axis=axis))
     return run_along_axis_inplace(AX_LOG_SOFTMAX, "log_softmax_", None, x, False, axis)
 
 
@@ -245,6 +257,8 @@ def log_softmax_backward(grad, x=None, *, y=None, axis=-1, out=None):
     Give exactly one of x (the forward input) and y (the forward output, log-probabilities).
     Accurate to a few ULP of |grad| + exp(y) |sum(grad)| (the subtraction cancels by
     nature). Returns a new array (or fills and returns `out`)."""
+    if lazy(grad) or lazy(x) or lazy(y):
+        return lazy_call("log_softmax_backward", (grad, x,), dict(y=y, axis=axis, out=out))
     value, name, from_y = x_or_y("log_softmax_backward", x, y)
     return run_along_axis(AX_LOG_SOFTMAX, "log_softmax_backward", grad, value, from_y,
                           axis, 1, out)
@@ -254,6 +268,8 @@ def log_softmax_backward_(grad, x=None, *, y=None, axis=-1):
     """In-place gradient of log_softmax: grad <- grad - exp(y) * sum(grad) along `axis`.
     grad must be a writeable float32 or float64 ndarray; give exactly one of x and y.
     Returns grad."""
+    if lazy(grad) or lazy(x) or lazy(y):
+        return lazy_call("log_softmax_backward_", (grad, x,), dict(y=y, axis=axis))
     value, name, from_y = x_or_y("log_softmax_backward_", x, y)
     return run_along_axis_inplace(AX_LOG_SOFTMAX, "log_softmax_backward_", grad, value,
                                   from_y, axis)
@@ -269,6 +285,8 @@ def maxout(x, pieces, *, axis=1, out=None):
     ...).max(axis + 1)). pieces must be a positive int dividing x.shape[axis]. A group
     holding NaN gives NaN (as torch.max). There is no in-place form (the shape changes).
     Returns a new array (or fills and returns `out`)."""
+    if lazy(x):
+        return lazy_call("maxout", (x,), dict(pieces=pieces, axis=axis, out=out))
     cdef Py_ssize_t group = group_of("maxout", pieces)
     return run_along_axis(AX_MAXOUT, "maxout", None, x, False, axis, group, out)
 
@@ -279,6 +297,8 @@ def maxout_backward(grad, x, pieces, *, axis=1, out=None):
 
     The result has x's shape. There is no in-place form (the shape changes). Returns a
     new array (or fills and returns `out`)."""
+    if lazy(grad) or lazy(x):
+        return lazy_call("maxout_backward", (grad, x,), dict(pieces=pieces, axis=axis, out=out))
     cdef Py_ssize_t group = group_of("maxout_backward", pieces)
     return run_along_axis(AX_MAXOUT, "maxout_backward", grad, x, False, axis, group, out)
 
@@ -291,6 +311,8 @@ def glu(x, *, axis=-1, out=None):
 
     The result has half of x's length along the axis; there is no in-place form (the
     shape changes). Returns a new array (or fills and returns `out`)."""
+    if lazy(x):
+        return lazy_call("glu", (x,), dict(axis=axis, out=out))
     return run_along_axis(AX_GLU, "glu", None, x, False, axis, 2, out)
 
 
@@ -299,4 +321,6 @@ def glu_backward(grad, x, *, axis=-1, out=None):
     `axis` (halves a, b of x; grad has the output's shape, the result x's shape).
 
     There is no in-place form. Returns a new array (or fills and returns `out`)."""
+    if lazy(grad) or lazy(x):
+        return lazy_call("glu_backward", (grad, x,), dict(axis=axis, out=out))
     return run_along_axis(AX_GLU, "glu_backward", grad, x, False, axis, 2, out)

@@ -294,12 +294,16 @@ def prelu(x, weight, *, axis=1, out=None):
     weight: a scalar (shared) or an array of shape (C,), C = x.shape[axis]; on 0-d and
     1-d x (no channel axis, as in torch) only a shared weight. Returns a new array (or
     fills and returns `out`)."""
+    if lazy(x):
+        return lazy_call("prelu", (x,), dict(weight=weight, axis=axis, out=out))
     return channel_apply(FA_PRELU, "prelu", None, x, [("weight", weight)], 0, axis, out, False)
 
 
 def prelu_(x, weight, *, axis=1):
     """In-place prelu: x <- prelu(x, weight). x must be a writeable float32 or float64
     ndarray; returns x."""
+    if lazy(x):
+        return lazy_call("prelu_", (x,), dict(weight=weight, axis=axis))
     return channel_apply(FA_PRELU, "prelu_", None, x, [("weight", weight)], 0, axis, None, True)
 
 
@@ -309,11 +313,15 @@ def prelu_backward(grad, x, weight, *, axis=1, out=None):
     grad_x = grad if x > 0 else weight * grad (the weight at x = 0 and at NaN, as torch);
     grad_weight = sum of grad * x over x <= 0 (and NaN x), over every axis but the channel
     axis, with weight's shape, summed in double (bitwise the same for any thread count)."""
+    if lazy(grad) or lazy(x):
+        return lazy_call("prelu_backward", (grad, x,), dict(weight=weight, axis=axis, out=out))
     return channel_apply(FA_PRELU, "prelu_backward", grad, x, [("weight", weight)], 0, axis, out, False)
 
 
 def prelu_backward_(grad, x, weight, *, axis=1):
     """In-place prelu_backward: grad <- grad_x; returns (grad, grad_weight)."""
+    if lazy(grad) or lazy(x):
+        return lazy_call("prelu_backward_", (grad, x,), dict(weight=weight, axis=axis))
     return channel_apply(FA_PRELU, "prelu_backward_", grad, x, [("weight", weight)], 0, axis, None, True)
 
 
@@ -327,12 +335,16 @@ def srelu(x, t_left, a_left, t_right, a_right, *, axis=1, out=None):
     """S-shaped ReLU (Jin et al. 2015), parameters per channel (scalars or shape (C,)):
     t_right + a_right*(x - t_right) for x >= t_right, x between, t_left + a_left*(x - t_left)
     for x <= t_left. t_left <= t_right is required. Returns a new array (or `out`)."""
+    if lazy(x):
+        return lazy_call("srelu", (x,), dict(t_left=t_left, a_left=a_left, t_right=t_right, a_right=a_right, axis=axis, out=out))
     return channel_apply(FA_SRELU, "srelu", None, x,
                          srelu_params(t_left, a_left, t_right, a_right), 0, axis, out, False)
 
 
 def srelu_(x, t_left, a_left, t_right, a_right, *, axis=1):
     """In-place srelu; x must be a writeable float32 or float64 ndarray; returns x."""
+    if lazy(x):
+        return lazy_call("srelu_", (x,), dict(t_left=t_left, a_left=a_left, t_right=t_right, a_right=a_right, axis=axis))
     return channel_apply(FA_SRELU, "srelu_", None, x,
                          srelu_params(t_left, a_left, t_right, a_right), 0, axis, None, True)
 
@@ -340,6 +352,8 @@ def srelu_(x, t_left, a_left, t_right, a_right, *, axis=1):
 def srelu_backward(grad, x, t_left, a_left, t_right, a_right, *, axis=1, out=None):
     """Gradients of srelu: (grad_x, grad_t_left, grad_a_left, grad_t_right, grad_a_right),
     each parameter gradient in that parameter's shape (see docs/learnable_activations.md)."""
+    if lazy(grad) or lazy(x):
+        return lazy_call("srelu_backward", (grad, x,), dict(t_left=t_left, a_left=a_left, t_right=t_right, a_right=a_right, axis=axis, out=out))
     return channel_apply(FA_SRELU, "srelu_backward", grad, x,
                          srelu_params(t_left, a_left, t_right, a_right), 0, axis, out, False)
 
@@ -347,6 +361,8 @@ def srelu_backward(grad, x, t_left, a_left, t_right, a_right, *, axis=1, out=Non
 def srelu_backward_(grad, x, t_left, a_left, t_right, a_right, *, axis=1):
     """In-place srelu_backward: grad <- grad_x; returns (grad, grad_t_left, grad_a_left,
     grad_t_right, grad_a_right)."""
+    if lazy(grad) or lazy(x):
+        return lazy_call("srelu_backward_", (grad, x,), dict(t_left=t_left, a_left=a_left, t_right=t_right, a_right=a_right, axis=axis))
     return channel_apply(FA_SRELU, "srelu_backward_", grad, x,
                          srelu_params(t_left, a_left, t_right, a_right), 0, axis, None, True)
 
@@ -357,22 +373,30 @@ def apl(x, a, b, *, axis=1, out=None):
     """Adaptive piecewise linear unit (Agostinelli et al. 2014):
     max(0, x) + sum over s of a[s] * max(0, b[s] - x), with a and b of shape (S,) (shared
     over the channels) or (S, C). Returns a new array (or `out`)."""
+    if lazy(x):
+        return lazy_call("apl", (x,), dict(a=a, b=b, axis=axis, out=out))
     return channel_apply(FA_APL, "apl", None, x, [("a", a), ("b", b)], 1, axis, out, False)
 
 
 def apl_(x, a, b, *, axis=1):
     """In-place apl; x must be a writeable float32 or float64 ndarray; returns x."""
+    if lazy(x):
+        return lazy_call("apl_", (x,), dict(a=a, b=b, axis=axis))
     return channel_apply(FA_APL, "apl_", None, x, [("a", a), ("b", b)], 1, axis, None, True)
 
 
 def apl_backward(grad, x, a, b, *, axis=1, out=None):
     """Gradients of apl: (grad_x, grad_a, grad_b). At a kink (x == 0, x == b[s]) the
     derivative of max(0, z) is taken as 0."""
+    if lazy(grad) or lazy(x):
+        return lazy_call("apl_backward", (grad, x,), dict(a=a, b=b, axis=axis, out=out))
     return channel_apply(FA_APL, "apl_backward", grad, x, [("a", a), ("b", b)], 1, axis, out, False)
 
 
 def apl_backward_(grad, x, a, b, *, axis=1):
     """In-place apl_backward: grad <- grad_x; returns (grad, grad_a, grad_b)."""
+    if lazy(grad) or lazy(x):
+        return lazy_call("apl_backward_", (grad, x,), dict(a=a, b=b, axis=axis))
     return channel_apply(FA_APL, "apl_backward_", grad, x, [("a", a), ("b", b)], 1, axis, None, True)
 
 
@@ -486,11 +510,15 @@ def rrelu(x, *, lower=0.125, upper=1.0 / 3.0, training=False, seed=None, out=Non
     training=True: slope ~ U(lower, upper) per element with x <= 0 (1 elsewhere, NaN
     included), a pure function of (seed, the element's C-order index); returns (y, slopes)
     and fills `slopes` if given. seed: an int in [0, 2**64), or None for a fresh one."""
+    if lazy(x):
+        return lazy_call("rrelu", (x,), dict(lower=lower, upper=upper, training=training, seed=seed, out=out, slopes=slopes))
     return rrelu_apply("rrelu", x, lower, upper, training, seed, out, slopes, False)
 
 
 def rrelu_(x, *, lower=0.125, upper=1.0 / 3.0, training=False, seed=None, slopes=None):
     """In-place rrelu: returns x (evaluation) or (x, slopes) (training)."""
+    if lazy(x):
+        return lazy_call("rrelu_", (x,), dict(lower=lower, upper=upper, training=training, seed=seed, slopes=slopes))
     return rrelu_apply("rrelu_", x, lower, upper, training, seed, None, slopes, True)
 
 
@@ -516,9 +544,13 @@ cdef object rrelu_grad(str func, object grad, object x, object slopes, object lo
 def rrelu_backward(grad, x=None, *, slopes=None, lower=0.125, upper=1.0 / 3.0, out=None):
     """Gradient of rrelu: grad * slopes (training: the slopes rrelu returned), or, given
     x, the evaluation-mode derivative (1 if x > 0 else (lower + upper) / 2)."""
+    if lazy(grad) or lazy(x) or lazy(slopes):
+        return lazy_call("rrelu_backward", (grad, x,), dict(slopes=slopes, lower=lower, upper=upper, out=out))
     return rrelu_grad("rrelu_backward", grad, x, slopes, lower, upper, out, False)
 
 
 def rrelu_backward_(grad, x=None, *, slopes=None, lower=0.125, upper=1.0 / 3.0):
     """In-place rrelu_backward: grad <- the gradient; returns grad."""
+    if lazy(grad) or lazy(x) or lazy(slopes):
+        return lazy_call("rrelu_backward_", (grad, x,), dict(slopes=slopes, lower=lower, upper=upper))
     return rrelu_grad("rrelu_backward_", grad, x, slopes, lower, upper, None, True)

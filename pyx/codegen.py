@@ -103,6 +103,18 @@ def prologue(act, func: str, catalog) -> str:
     return "\n".join(lines)
 
 
+def lazy_hook(act, form: str) -> str:
+    """The first line of a public form: a Dask array (any of its array arguments) goes to
+    fastact/_dask.py, which maps the NumPy form over its chunks (lazily, nothing computed)."""
+    func = act.name + {"forward": "", "inplace": "_", "backward": "_backward",
+                       "backward_inplace": "_backward_"}[form]
+    arrays = "(x,)" if form in ("forward", "inplace") else "(grad, x)"
+    test = "lazy(x)" if form in ("forward", "inplace") else "lazy(grad) or lazy(x) or lazy(y)"
+    keywords = ([] if form in ("forward", "inplace") else ["y=y"]) + \
+        (["out=out"] if form in ("forward", "backward") else []) + [f"{p.name}={p.name}" for p in act.params]
+    return f'    if {test}:\n        return lazy_call("{func}", {arrays}, dict({", ".join(keywords)}))'
+
+
 def docstring(act, form: str, catalog) -> str:
     """The docstring of one public form, from the catalog entry."""
     params = "".join(
@@ -233,6 +245,7 @@ def render_all() -> list[Path]:
                      DTYPE_SLOTS=[(slot, T, S) for slot, (T, S) in enumerate(DTYPES)],
                      kw=lambda act: keyword_params(act, catalog),
                      prologue=lambda act, func: prologue(act, func, catalog),
+                     lazy_hook=lazy_hook,
                      doc=lambda act, form: repr(docstring(act, form, catalog)))
     rendered = []
     for template in sorted(PYX.glob("*.tp")):

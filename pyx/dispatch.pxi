@@ -74,6 +74,18 @@ cdef object real_array(str func, str arg, object value):
     return arr
 
 
+cdef inline bint lazy(object a):
+    """a is a Dask array (any lazy collection with a task graph), not something to compute
+    on now: the public forms hand it to fastact/_dask.py."""
+    return type(a) is not np.ndarray and a is not None and hasattr(a, "__dask_graph__")
+
+
+cdef object lazy_call(str func, tuple arrays, dict keywords):
+    """fastact.NAME(...) on Dask arrays: a lazy Dask array (dask is imported only here)."""
+    from fastact import _dask
+    return _dask.call(func, arrays, keywords)
+
+
 cdef object result_dtype(object dtype):
     """The dtype an out-of-place form returns for inputs promoting to `dtype`."""
     if dtype.kind in "biu":

@@ -386,7 +386,8 @@ FA__INLINE double fa_log1p_f64(double x)
     R = R * z + FA__LOG_B0;
     double A, Ae;
     fa__two_sum(kd * FA__LN2_HI, sh + sh, &A, &Ae);   /* kd*LN2_HI exact */
-    double res = A + (Ae + (kd * FA__LN2_LO + ((sl + sl) + (sh * z) * R)));
+    /* two products in one sum: fused explicitly (see fastact_fma.h) */
+    double res = A + (Ae + FA__FMA(kd, FA__LN2_LO, FA__FMA(sh * z, R, sl + sl)));
     /* special cases, as selects */
     res = x > 0x1.fffffffffffffp+1023 ? x : res;        /* +inf */
     res = x == -1.0 ? -__builtin_inf() : res;

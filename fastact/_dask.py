@@ -1,0 +1,275 @@
+"""fastact on Dask arrays: each public form maps its NumPy form over the chunks, lazily.
+
+Design
+------
+* A public function that gets a ``dask.array.Array`` for any array argument calls
+  ``call(func, arrays, keywords)`` here (``lazy_call`` in pyx/dispatch.pxi); this module,
+  and so dask, is imported only then. Nothing is computed: the result is a lazy array.
+* Arguments are checked at the call, not at ``compute()``: the NumPy form is called once
+  on an empty probe of the same dtype and rank (the axis keeps its length, so the checks
+  on it run too); that also gives the result's dtype.
+* Elementwise forms are ``map_blocks`` of the NumPy form (grad's and x's chunks unified
+  first). Bit for bit the NumPy result: fastact's kernels give the same bits for any
+  layout, thread count or position of an element.
+* Axis-wise forms (softmax, log_softmax, maxout, glu) need whole rows: the axis is
+  rechunked into one chunk, so every row is computed as NumPy computes it (same bits),
+  rather than reduced in two passes across chunks (other bits). softmax and log_softmax
+  are rechunked back to the input's chunks; maxout's and glu's outputs keep one chunk
+  along the axis (their length there differs from the input's).
+* Learnable activations (prelu, srelu, apl): each chunk gets its slice of the per-channel
+  parameters. Their parameter gradients are per-chunk sums taken in float64 (float32
+  chunks are promoted, which is exact for the products the kernel sums), added across
+  chunks in one small task and rounded once to the result dtype.
+* In-place forms (``NAME_``) return a new lazy array: Dask arrays are immutable.
+  ``out=`` (and rrelu's ``slopes=`` to fill) cannot be honoured lazily: a TypeError.
+* rrelu in training mode draws each slope from (seed, the element's C-order index in the
+  whole array), which a chunk does not know: a NotImplementedError for now.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import dask
+import dask.array as da
+import numpy as np
+
+import fastact
+
+AXIS_WISE = {"softmax", "log_softmax", "maxout", "glu"}
+CHANNEL_RANK = {"prelu": 1, "srelu": 1, "apl": 2}     # rank of a per-channel parameter
+                                                      # (channels on its last axis)
+
+
+def call(func: str, arrays: tuple, keywords: dict):
+    """fastact.<func>(*arrays, **keywords) where some array is a Dask array."""
+    if keywords.get("out") is not None:
+        raise TypeError(f"{func}: out= cannot be filled lazily; Dask arrays are immutable "
+                        f"(use the returned array)")
+    keywords.pop("out", None)
+    base = func.rstrip("_")                               # the in-place forms: a new array
+    backward = base.endswith("_backward")
+    name = base[: -len("_backward")] if backward else base
+    if name == "rrelu":
+        return rrelu(func, base, backward, arrays, keywords)
+    if name in CHANNEL_RANK:
+        return channel(func, name, backward, arrays, keywords)
+    if name in AXIS_WISE:
+        return along_axis(func, name, base, backward, arrays, keywords)
+    return elementwise(func, base, backward, arrays, keywords)
+
+
+# ------------------------------------------------------------------ helpers
+def probe(a, keep_axis=None):
+    """An empty NumPy stand-in for `a` (same dtype and rank; `keep_axis` keeps its length;
+    a 0-d array stays one element)."""
+    shape = tuple(n if i == keep_axis else 0 for i, n in enumerate(np.shape(a)))
+    return np.zeros(shape, a.dtype)
+
+
+def meta_of(result, ndim):
+    return np.empty((0,) * ndim, result.dtype)
+
+
+def check_same_shape(func, a, a_name, b, b_name):
+    if a.shape != b.shape:
+        raise ValueError(f"{func}: {a_name} has shape {a.shape} but {b_name} has shape "
+                         f"{b.shape}; they must match (no broadcasting)")
+
+
+def from_y(g, y, *, fn, **keywords):
+    return fn(g, y=y, **keywords)
+
+
+# ------------------------------------------------------------------ elementwise
+def elementwise(func, base, backward, arrays, keywords):
+    fn = getattr(fastact, base)
+    if not backward:
+        (x,) = arrays
+        x = da.asarray(x)
+        result = fn(probe(x), **keywords)
+        return x.map_blocks(fn, dtype=result.dtype, meta=meta_of(result, x.ndim), **keywords)
+    grad, x = arrays
+    y = keywords.pop("y")
+    if (x is None) == (y is None):
+        raise TypeError(f"{func}: give exactly one of x (the forward input) and y "
+                        f"(the forward output)")
+    value, value_name = (x, "x") if y is None else (y, "y")
+    grad, value = da.asarray(grad), da.asarray(value)
+    check_same_shape(func, grad, "grad", value, value_name)
+    grad = grad.rechunk(value.chunks)
+    if y is None:
+        result = fn(probe(grad), probe(value), **keywords)
+        return da.map_blocks(fn, grad, value, dtype=result.dtype,
+                             meta=meta_of(result, grad.ndim), **keywords)
+    result = fn(probe(grad), y=probe(value), **keywords)
+    return da.map_blocks(from_y, grad, value, fn=fn, dtype=result.dtype,
+                         meta=meta_of(result, grad.ndim), **keywords)
+
+
+# ------------------------------------------------------------------ along an axis
+def normalized_axis(axis, ndim):
+    return axis % ndim if ndim else 0
+
+
+def whole_rows(name, ax, ndim):
+    """The rechunking that gives each chunk whole rows along `ax`. The softmax family also
+    keeps the axes after `ax` whole: along a non-last axis its kernel works on tasks of up
+    to 64 neighbouring columns, and a task's width decides whether exp(x - m) waits in a
+    double scratch or in the output (one rounding more), so a chunk must hold all of them
+    to give NumPy's bits."""
+    last = ndim if name in ("softmax", "log_softmax") else ax + 1
+    return {i: -1 for i in range(ax, last)}
+
+
+def along_axis(func, name, base, backward, arrays, keywords):
+    fn = getattr(fastact, base)
+    axis = keywords.pop("axis")
+    if not backward:
+        (x,) = arrays
+        x = da.asarray(x)
+        ax = normalized_axis(axis, x.ndim) if isinstance(axis, int) else axis
+        result = fn(probe(x, ax), axis=axis, **keywords)       # checks axis, pieces, ...
+        whole = x.rechunk(whole_rows(name, ax, x.ndim)) if x.ndim else x
+        if name in ("softmax", "log_softmax"):
+            return whole.map_blocks(fn, axis=axis, dtype=result.dtype,
+                                    meta=meta_of(result, x.ndim), **keywords).rechunk(x.chunks)
+        chunks = tuple((result.shape[ax],) if i == ax else c for i, c in enumerate(whole.chunks))
+        return whole.map_blocks(fn, axis=axis, chunks=chunks, dtype=result.dtype,
+                                meta=meta_of(result, x.ndim), **keywords)
+    grad, x = arrays
+    y = keywords.pop("y", None)
+    if name in ("softmax", "log_softmax") and (x is None) == (y is None):
+        raise TypeError(f"{func}: give exactly one of x (the forward input) and y "
+                        f"(the forward output)")
+    value, value_name = (x, "x") if y is None else (y, "y")
+    grad, value = da.asarray(grad), da.asarray(value)
+    chunks = value.chunks
+    ax = normalized_axis(axis, value.ndim) if isinstance(axis, int) else axis
+    if name in ("softmax", "log_softmax"):
+        check_same_shape(func, grad, "grad", value, value_name)
+    probes = (probe(grad, ax), probe(value, ax))
+    result = (fn(*probes, axis=axis, **keywords) if y is None
+              else fn(probes[0], y=probes[1], axis=axis, **keywords))
+    if value.ndim == 0:
+        blocks = (grad, value)
+    else:   # whole rows, the same chunks elsewhere (grad may be shorter along the axis)
+        value = value.rechunk(whole_rows(name, ax, value.ndim))
+        other = {i: c for i, c in enumerate(value.chunks) if i != ax}
+        blocks = (grad.rechunk({**other, ax: -1}), value)
+    task = fn if y is None else functools.partial(from_y, fn=fn)
+    # the axis gets its own index in grad (maxout's and glu's grad are shorter there): one
+    # chunk each, paired block by block along the other axes
+    index = tuple(range(value.ndim))
+    grad_index = tuple(value.ndim if i == ax else i for i in index)
+    lazy = da.blockwise(task, index, blocks[0], grad_index, blocks[1], index, concatenate=True,
+                        axis=axis, dtype=result.dtype, meta=meta_of(result, value.ndim),
+                        **keywords)
+    return lazy.rechunk(chunks) if name in ("softmax", "log_softmax") else lazy
+
+
+# ------------------------------------------------------------------ learnable, per channel
+def channel_slices(params, rank, lo, hi):
+    """Each per-channel parameter's channels lo..hi-1 (shared ones as they are)."""
+    return [p[..., lo:hi] if np.ndim(p) == rank else p for p in params]
+
+
+def channel_block(*blocks, fn, params, rank, axis, channel_axis, block_info=None, **keywords):
+    """fn on one chunk with its channels' parameters (grad_x only, for a backward)."""
+    if channel_axis is not None:
+        lo, hi = block_info[0]["array-location"][channel_axis]
+        params = channel_slices(params, rank, lo, hi)
+    result = fn(*blocks, *params, axis=axis, **keywords)
+    return result[0] if isinstance(result, tuple) else result
+
+
+def channel_sums(grad, x, lo, hi, *, fn, params, rank, axis):
+    """One chunk's parameter gradients in float64 (promoting float32 is exact for the
+    products the kernel sums), as arrays of the parameters' full shapes."""
+    sliced = channel_slices([np.asarray(p, np.float64) for p in params], rank, lo, hi)
+    sums = fn(grad.astype(np.float64), x.astype(np.float64), *sliced, axis=axis)[1:]
+    out = []
+    for p, s in zip(params, sums):
+        full = np.zeros(np.shape(p), np.float64)
+        if np.ndim(p) == rank:
+            full[..., lo:hi] = s
+        else:
+            full[...] = s
+        out.append(full)
+    return out
+
+
+def add_sums(parts, dtype):
+    totals = functools.reduce(lambda a, b: [u + v for u, v in zip(a, b)], parts)
+    return [t.astype(dtype) for t in totals]
+
+
+def channel(func, name, backward, arrays, keywords):
+    fn = getattr(fastact, name + ("_backward" if backward else ""))
+    axis = keywords.pop("axis")
+    names = {"prelu": ["weight"], "srelu": ["t_left", "a_left", "t_right", "a_right"],
+             "apl": ["a", "b"]}[name]
+    params = [keywords.pop(n) for n in names]        # small: computed now if lazy
+    params = [p.compute() if isinstance(p, da.Array) else p for p in params]
+    blocks = [da.asarray(a) for a in arrays]
+    x = blocks[-1]
+    ax = normalized_axis(axis, x.ndim) if isinstance(axis, int) and x.ndim >= 2 else None
+    if backward:
+        check_same_shape(func, blocks[0], "grad", x, "x")
+        blocks[0] = blocks[0].rechunk(x.chunks)
+    result = fn(*(probe(b, ax) for b in blocks), *params, axis=axis)   # checks everything
+    first = result[0] if isinstance(result, tuple) else result
+    rank = CHANNEL_RANK[name]
+    lazy_x = da.map_blocks(channel_block, *blocks, fn=fn, params=params, rank=rank,
+                           axis=axis, channel_axis=ax, dtype=first.dtype,
+                           meta=meta_of(first, x.ndim))
+    if not backward:
+        return lazy_x
+    grad_blocks, x_blocks = blocks[0].to_delayed(), x.to_delayed()
+    starts = [np.cumsum((0,) + c) for c in x.chunks]
+    parts = []
+    for index in np.ndindex(*x.numblocks):
+        lo, hi = ((int(starts[ax][index[ax]]), int(starts[ax][index[ax] + 1]))
+                  if ax is not None else (0, 0))
+        parts.append(dask.delayed(channel_sums)(grad_blocks[index], x_blocks[index], lo, hi,
+                                                fn=fn, params=params, rank=rank, axis=axis))
+    totals = dask.delayed(add_sums)(parts, first.dtype)
+    grads = [da.from_delayed(totals[i], shape=np.shape(p), dtype=first.dtype)
+             for i, p in enumerate(params)]
+    return (lazy_x, *grads)
+
+
+# ------------------------------------------------------------------ rrelu
+def rrelu(func, base, backward, arrays, keywords):
+    if keywords.get("slopes") is not None and not backward:
+        raise TypeError(f"{func}: slopes= cannot be filled lazily; Dask arrays are immutable")
+    if not backward:
+        if keywords.get("training"):
+            raise NotImplementedError(
+                f"{func}: training mode on a Dask array is not supported yet: each slope is "
+                f"drawn from (seed, the element's C-order index in the whole array), which "
+                f"a chunk does not know. Compute it on NumPy chunks, or use training=False")
+        keywords.pop("slopes", None)
+        (x,) = arrays
+        x = da.asarray(x)
+        result = fastact.rrelu(probe(x), **keywords)
+        return x.map_blocks(fastact.rrelu, dtype=result.dtype, meta=meta_of(result, x.ndim),
+                            **keywords)
+    grad, x = arrays
+    slopes = keywords.pop("slopes")
+    if (x is None) == (slopes is None):
+        raise TypeError(f"{func}: give exactly one of x (evaluation mode) and slopes "
+                        f"(as returned by rrelu in training)")
+    value, value_name = (x, "x") if slopes is None else (slopes, "slopes")
+    grad, value = da.asarray(grad), da.asarray(value)
+    check_same_shape(func, grad, "grad", value, value_name)
+    grad = grad.rechunk(value.chunks)
+    task = fastact.rrelu_backward if slopes is None else rrelu_from_slopes
+    result = (fastact.rrelu_backward(probe(grad), probe(value), **keywords) if slopes is None
+              else fastact.rrelu_backward(probe(grad), slopes=probe(value), **keywords))
+    return da.map_blocks(task, grad, value, dtype=result.dtype,
+                         meta=meta_of(result, grad.ndim), **keywords)
+
+
+def rrelu_from_slopes(grad, slopes, **keywords):
+    return fastact.rrelu_backward(grad, slopes=slopes, **keywords)
