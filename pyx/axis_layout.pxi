@@ -31,6 +31,10 @@ cdef bint merge_axes(cnp.ndarray arr, int start, int stop,
     cdef Py_ssize_t item = cnp.PyArray_ITEMSIZE(arr), n = 1, s = 0, dim
     cdef bint first = True
     cdef int i
+    for i in range(start, stop):                       # no elements: any strides merge
+        if cnp.PyArray_DIMS(arr)[i] == 0:
+            size[0], stride[0] = 0, 0
+            return True
     for i in range(stop - 1, start - 1, -1):           # innermost first
         dim = cnp.PyArray_DIMS(arr)[i]
         if dim == 1:

@@ -167,7 +167,7 @@ cdef object run_tiled(str func, fa_channel_fn kernel, fa_channel_call *call, obj
     parameters tiled R times, and the sums folded back over R (in a fixed order: the
     bits depend on the shape only); the outer % R rows left run as they are."""
     cdef Py_ssize_t C = call.shape[1], outer = call.shape[0], R = 1, main, k
-    if call.shape[2] == 1 and C < FEW_CHANNELS:
+    if call.shape[2] == 1 and 0 < C < FEW_CHANNELS:
         R = min(TILED_ROW // C, outer)
     if R <= 1:
         return run_once(func, kernel, call, table, backward_form)

@@ -441,7 +441,8 @@ def test_channel_activations_every_form_every_layout(data):
                                                    grads[1:]))
     if name == "prelu":  # exact in the dtype: NumPy gives the same values
         w = np.asarray(params[0], dtype)
-        w = np.moveaxis(np.broadcast_to(w, shape[:axis] + shape[axis + 1:] + (C,)), -1, axis) \
+        ax = axis % len(shape) if shape else 0
+        w = np.moveaxis(np.broadcast_to(w, shape[:ax] + shape[ax + 1:] + (C,)), -1, ax) \
             if not shared else w
         assert np.array_equal(y, np.where(x0 > 0, x0, w * x0), equal_nan=True)
     assert np.isnan(y[np.isnan(x0)]).all()

@@ -655,3 +655,24 @@ def test_few_channels_last_are_tiled_into_long_rows(channels, restore_threads):
     for threads, layout in [(1, np.asfortranarray(x)), (2, x), (3, x[::-1][::-1])]:
         fastact.set_num_threads(threads)
         assert same_bits(fastact.prelu_backward(g, layout, w)[1], gw)
+
+
+@pytest.mark.parametrize("view", [
+    lambda: np.zeros((2, 2, 13))[:, 0:0, ::2][:, :, :6],     # empty, strides that do not merge
+    lambda: np.zeros((2, 0, 6)),
+    lambda: np.zeros((3, 0))[:, ::-1].T.T,                    # no channels at all
+    lambda: np.zeros((0, 6))])
+def test_empty_views_of_learnable_activations(view):
+    """Empty arrays, also views whose strides would not merge and a channel axis of length
+    0, give empty results and zero parameter gradients. (An empty view whose copy still
+    did not merge once left the kernel's view uninitialized: SIGFPE, a crash.)"""
+    x = view()
+    c = x.shape[-1]
+    for name, params in (("prelu", (np.full(c, 0.2),)), ("apl", (np.ones((3, c)), np.ones((3, c)))),
+                         ("srelu", (np.full(c, -1.0), np.full(c, 0.1), np.ones(c), np.full(c, 0.7)))):
+        f, f_, b, b_ = (getattr(fastact, name + s) for s in ("", "_", "_backward", "_backward_"))
+        assert f(x, *params, axis=-1).shape == x.shape
+        assert f_(x, *params, axis=-1) is x
+        for grads in (b(x, x, *params, axis=-1), b_(x.copy(), x, *params, axis=-1)):
+            assert grads[0].shape == x.shape
+            assert all(gp.shape == np.shape(p) and not gp.any() for gp, p in zip(grads[1:], params))
