@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numbers
 
+import numpy as np
+
 FORMS = ("forward", "forward_", "backward", "backward_")
 SUFFIXES = {"forward": "", "forward_": "_", "backward": "_backward", "backward_": "_backward_"}
 
@@ -19,19 +21,37 @@ SUFFIXES = {"forward": "", "forward_": "_", "backward": "_backward", "backward_"
 # with "_" (registry.check_params), so neither can shadow them.
 TEMPLATE = '''
 def {name}(x, *, out=None{kw}):
+    if _fa_lazy(x):
+        return _fa_lazy_call("{name}", (x,), dict(out=out{pass_}))
     return _fa_impl.forward("{name}", x, out, _fa_hyper("{name}"{pass_}))
 
 def {name}_(x{star_kw}):
+    if _fa_lazy(x):
+        return _fa_lazy_call("{name}_", (x,), dict({pass_kw}))
     return _fa_impl.forward_("{name}_", x, _fa_hyper("{name}_"{pass_}))
 
 def {name}_backward(grad, x=None, *, y=None, out=None{kw}):
+    if _fa_lazy(grad) or _fa_lazy(x) or _fa_lazy(y):
+        return _fa_lazy_call("{name}_backward", (grad, x), dict(y=y, out=out{pass_}))
     return _fa_impl.backward("{name}_backward", grad, x, y, out,
                              _fa_hyper("{name}_backward"{pass_}))
 
 def {name}_backward_(grad, x=None, *, y=None{kw}):
+    if _fa_lazy(grad) or _fa_lazy(x) or _fa_lazy(y):
+        return _fa_lazy_call("{name}_backward_", (grad, x), dict(y=y{pass_}))
     return _fa_impl.backward_("{name}_backward_", grad, x, y,
                               _fa_hyper("{name}_backward_"{pass_}))
 '''
+
+
+def lazy(a) -> bool:
+    """a is a Dask array: the forms hand it to fastact/_dask.py, as the built-ins do."""
+    return a is not None and type(a) is not np.ndarray and hasattr(a, "__dask_graph__")
+
+
+def lazy_call(func: str, arrays: tuple, keywords: dict):
+    from fastact import _dask             # imports dask: only when a Dask array came
+    return _dask.call(func, arrays, keywords)
 
 
 def hyper_checker(params: dict, check, numeric: bool):
@@ -75,11 +95,12 @@ def make_forms(info, impl, check) -> dict:
     """{form: function} for `info` (an ActivationInfo without functions yet)."""
     names = list(info.params)
     kw = "".join(f", {p}=_fa_default_{p}" for p in names)
-    namespace = {"_fa_impl": impl, "_fa_hyper": hyper_checker(info.params, check,
-                                                              numeric=hasattr(impl, "capsule"))}
+    namespace = {"_fa_impl": impl, "_fa_lazy": lazy, "_fa_lazy_call": lazy_call,
+                 "_fa_hyper": hyper_checker(info.params, check, numeric=hasattr(impl, "capsule"))}
     namespace.update({f"_fa_default_{p}": d for p, d in info.params.items()})
     source = TEMPLATE.format(name=info.name, kw=kw, star_kw=", *" + kw if kw else "",
-                             pass_="".join(f", {p}={p}" for p in names))
+                             pass_="".join(f", {p}={p}" for p in names),
+                             pass_kw=", ".join(f"{p}={p}" for p in names))
     exec(compile(source, f"<fastact plugin activation {info.name}>", "exec"), namespace)
     forms = {}
     docs = docstrings(info)

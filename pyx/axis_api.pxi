@@ -201,7 +201,8 @@ def softmax(x, *, axis=-1, out=None):
 
 def softmax_(x, *, axis=-1):
     """In-place softmax along `axis`: x <- softmax(x). x must be a writeable float32 or
-    float64 ndarray (any strides); returns x."""
+    float64 ndarray (any strides); returns x.
+    Given a Dask array, returns a new lazy array instead (Dask arrays are immutable)."""
     if lazy(x):
         return lazy_call("softmax_", (x,), dict(axis=axis))
     return run_along_axis_inplace(AX_SOFTMAX, "softmax_", None, x, False, axis)
@@ -222,7 +223,8 @@ def softmax_backward(grad, x=None, *, y=None, axis=-1, out=None):
 def softmax_backward_(grad, x=None, *, y=None, axis=-1):
     """In-place gradient of softmax: grad <- y * (grad - sum(grad * y)) along `axis`.
     grad must be a writeable float32 or float64 ndarray; give exactly one of x and y.
-    Returns grad."""
+    Returns grad.
+    Given a Dask array, returns a new lazy array instead (Dask arrays are immutable)."""
     if lazy(grad) or lazy(x) or lazy(y):
         return lazy_call("softmax_backward_", (grad, x,), dict(y=y, axis=axis))
     value, name, from_y = x_or_y("softmax_backward_", x, y)
@@ -245,7 +247,8 @@ def log_softmax(x, *, axis=-1, out=None):
 
 def log_softmax_(x, *, axis=-1):
     """In-place log_softmax along `axis`: x <- log_softmax(x). x must be a writeable
-    float32 or float64 ndarray; returns x."""
+    float32 or float64 ndarray; returns x.
+    Given a Dask array, returns a new lazy array instead (Dask arrays are immutable)."""
     if lazy(x):
         return lazy_call("log_softmax_", (x,), dict(axis=axis))
     return run_along_axis_inplace(AX_LOG_SOFTMAX, "log_softmax_", None, x, False, axis)
@@ -267,7 +270,8 @@ def log_softmax_backward(grad, x=None, *, y=None, axis=-1, out=None):
 def log_softmax_backward_(grad, x=None, *, y=None, axis=-1):
     """In-place gradient of log_softmax: grad <- grad - exp(y) * sum(grad) along `axis`.
     grad must be a writeable float32 or float64 ndarray; give exactly one of x and y.
-    Returns grad."""
+    Returns grad.
+    Given a Dask array, returns a new lazy array instead (Dask arrays are immutable)."""
     if lazy(grad) or lazy(x) or lazy(y):
         return lazy_call("log_softmax_backward_", (grad, x,), dict(y=y, axis=axis))
     value, name, from_y = x_or_y("log_softmax_backward_", x, y)

@@ -301,7 +301,8 @@ def prelu(x, weight, *, axis=1, out=None):
 
 def prelu_(x, weight, *, axis=1):
     """In-place prelu: x <- prelu(x, weight). x must be a writeable float32 or float64
-    ndarray; returns x."""
+    ndarray; returns x.
+    Given a Dask array, returns a new lazy array instead (Dask arrays are immutable)."""
     if lazy(x):
         return lazy_call("prelu_", (x,), dict(weight=weight, axis=axis))
     return channel_apply(FA_PRELU, "prelu_", None, x, [("weight", weight)], 0, axis, None, True)
@@ -319,7 +320,8 @@ def prelu_backward(grad, x, weight, *, axis=1, out=None):
 
 
 def prelu_backward_(grad, x, weight, *, axis=1):
-    """In-place prelu_backward: grad <- grad_x; returns (grad, grad_weight)."""
+    """In-place prelu_backward: grad <- grad_x; returns (grad, grad_weight).
+    Given a Dask array, returns a new lazy array instead (Dask arrays are immutable)."""
     if lazy(grad) or lazy(x):
         return lazy_call("prelu_backward_", (grad, x,), dict(weight=weight, axis=axis))
     return channel_apply(FA_PRELU, "prelu_backward_", grad, x, [("weight", weight)], 0, axis, None, True)
@@ -342,7 +344,8 @@ def srelu(x, t_left, a_left, t_right, a_right, *, axis=1, out=None):
 
 
 def srelu_(x, t_left, a_left, t_right, a_right, *, axis=1):
-    """In-place srelu; x must be a writeable float32 or float64 ndarray; returns x."""
+    """In-place srelu; x must be a writeable float32 or float64 ndarray; returns x.
+    Given a Dask array, returns a new lazy array instead (Dask arrays are immutable)."""
     if lazy(x):
         return lazy_call("srelu_", (x,), dict(t_left=t_left, a_left=a_left, t_right=t_right, a_right=a_right, axis=axis))
     return channel_apply(FA_SRELU, "srelu_", None, x,
@@ -360,7 +363,8 @@ def srelu_backward(grad, x, t_left, a_left, t_right, a_right, *, axis=1, out=Non
 
 def srelu_backward_(grad, x, t_left, a_left, t_right, a_right, *, axis=1):
     """In-place srelu_backward: grad <- grad_x; returns (grad, grad_t_left, grad_a_left,
-    grad_t_right, grad_a_right)."""
+    grad_t_right, grad_a_right).
+    Given a Dask array, returns a new lazy array instead (Dask arrays are immutable)."""
     if lazy(grad) or lazy(x):
         return lazy_call("srelu_backward_", (grad, x,), dict(t_left=t_left, a_left=a_left, t_right=t_right, a_right=a_right, axis=axis))
     return channel_apply(FA_SRELU, "srelu_backward_", grad, x,
@@ -379,7 +383,8 @@ def apl(x, a, b, *, axis=1, out=None):
 
 
 def apl_(x, a, b, *, axis=1):
-    """In-place apl; x must be a writeable float32 or float64 ndarray; returns x."""
+    """In-place apl; x must be a writeable float32 or float64 ndarray; returns x.
+    Given a Dask array, returns a new lazy array instead (Dask arrays are immutable)."""
     if lazy(x):
         return lazy_call("apl_", (x,), dict(a=a, b=b, axis=axis))
     return channel_apply(FA_APL, "apl_", None, x, [("a", a), ("b", b)], 1, axis, None, True)
@@ -394,7 +399,8 @@ def apl_backward(grad, x, a, b, *, axis=1, out=None):
 
 
 def apl_backward_(grad, x, a, b, *, axis=1):
-    """In-place apl_backward: grad <- grad_x; returns (grad, grad_a, grad_b)."""
+    """In-place apl_backward: grad <- grad_x; returns (grad, grad_a, grad_b).
+    Given a Dask array, returns a new lazy array instead (Dask arrays are immutable)."""
     if lazy(grad) or lazy(x):
         return lazy_call("apl_backward_", (grad, x,), dict(a=a, b=b, axis=axis))
     return channel_apply(FA_APL, "apl_backward_", grad, x, [("a", a), ("b", b)], 1, axis, None, True)
@@ -516,7 +522,8 @@ def rrelu(x, *, lower=0.125, upper=1.0 / 3.0, training=False, seed=None, out=Non
 
 
 def rrelu_(x, *, lower=0.125, upper=1.0 / 3.0, training=False, seed=None, slopes=None):
-    """In-place rrelu: returns x (evaluation) or (x, slopes) (training)."""
+    """In-place rrelu: returns x (evaluation) or (x, slopes) (training).
+    Given a Dask array, returns a new lazy array instead (Dask arrays are immutable)."""
     if lazy(x):
         return lazy_call("rrelu_", (x,), dict(lower=lower, upper=upper, training=training, seed=seed, slopes=slopes))
     return rrelu_apply("rrelu_", x, lower, upper, training, seed, None, slopes, True)
@@ -550,7 +557,8 @@ def rrelu_backward(grad, x=None, *, slopes=None, lower=0.125, upper=1.0 / 3.0, o
 
 
 def rrelu_backward_(grad, x=None, *, slopes=None, lower=0.125, upper=1.0 / 3.0):
-    """In-place rrelu_backward: grad <- the gradient; returns grad."""
+    """In-place rrelu_backward: grad <- the gradient; returns grad.
+    Given a Dask array, returns a new lazy array instead (Dask arrays are immutable)."""
     if lazy(grad) or lazy(x) or lazy(slopes):
         return lazy_call("rrelu_backward_", (grad, x,), dict(slopes=slopes, lower=lower, upper=upper))
     return rrelu_grad("rrelu_backward_", grad, x, slopes, lower, upper, None, True)

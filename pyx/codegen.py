@@ -115,6 +115,9 @@ def lazy_hook(act, form: str) -> str:
     return f'    if {test}:\n        return lazy_call("{func}", {arrays}, dict({", ".join(keywords)}))'
 
 
+DASK_IN_PLACE = "Given a Dask array, returns a new lazy array instead (Dask arrays are immutable)."
+
+
 def docstring(act, form: str, catalog) -> str:
     """The docstring of one public form, from the catalog entry."""
     params = "".join(
@@ -124,7 +127,7 @@ def docstring(act, form: str, catalog) -> str:
     body = {
         "forward": f"{act.name}(x) = {act.formula}.\n\nReturns a new array (or fills and returns `out`).",
         "inplace": f"In-place {act.name}: x <- {act.formula}.\n\nx must be a writeable float32 or "
-                   f"float64 ndarray; returns x.",
+                   f"float64 ndarray; returns x. {DASK_IN_PLACE}",
         "backward": f"Gradient of {act.name}: grad * f'(x), f'(x) = {act.derivative}.\n\n"
                     f"Give the forward input x" + (
                         f" or the forward output y (f' = {act.derivative_from_y})"
@@ -132,7 +135,7 @@ def docstring(act, form: str, catalog) -> str:
                     + ". Returns a new array (or fills and returns `out`).",
         "backward_inplace": f"In-place gradient of {act.name}: grad <- grad * f'(x), "
                             f"f'(x) = {act.derivative}.\n\ngrad must be a writeable float32 "
-                            f"or float64 ndarray; returns grad."
+                            f"or float64 ndarray; returns grad. {DASK_IN_PLACE}"
                             + (" Accepts y (the forward output) instead of x." if act.backward_from_y else ""),
     }[form]
     notes = f"\n\n{act.notes}" if act.notes else ""

@@ -194,3 +194,24 @@ def test_rrelu_evaluation_and_backward_training_not_yet():
                 fastact.rrelu_backward(g, slopes=slopes))
     with pytest.raises(NotImplementedError, match="rrelu: training mode on a Dask array"):
         fastact.rrelu(dx, training=True, seed=4)
+
+
+def test_a_plugin_activation_on_dask_arrays():
+    """A plugin's activations take Dask arrays like the built-ins (fastact/_wrap.py)."""
+    class Plugin:
+        @fastact.hookimpl
+        def register_activations(self, register):
+            register("dask_scaled_tanh", numpy_forward=lambda x, k: np.tanh(x) * k,
+                     numpy_derivative=lambda x, k: k / np.cosh(x) ** 2, params={"k": 2.0})
+
+    fastact.available()
+    name = fastact.register_plugin(Plugin(), "dask-test-plugin")
+    try:
+        x, g = data((40, 30), np.float64, 12), data((40, 30), np.float64, 13)
+        dx, dg = lazy(x, (7, 9)), lazy(g, 11)
+        f, b = fastact.dask_scaled_tanh, fastact.dask_scaled_tanh_backward
+        assert same(computed(f(dx, k=3.0)), f(x, k=3.0))
+        assert same(computed(fastact.dask_scaled_tanh_(dx)), f(x))
+        assert same(computed(b(dg, dx, k=0.5)), b(g, x, k=0.5))
+    finally:
+        fastact.unregister_plugin(name)
