@@ -169,29 +169,35 @@ def along_axis(func, name, base, backward, arrays, keywords):
 
 
 # ------------------------------------------------------------------ learnable, per channel
-def channel_slices(params, rank, lo, hi):
+def per_channel(p, rank, channels):
+    """p has one value per channel (on its last axis), not one shared by all (a scalar, or
+    shape (1,), which NumPy broadcasts)."""
+    return np.ndim(p) == rank and np.shape(p)[-1] == channels
+
+
+def channel_slices(params, rank, channels, lo, hi):
     """Each per-channel parameter's channels lo..hi-1 (shared ones as they are)."""
-    return [p[..., lo:hi] if np.ndim(p) == rank else p for p in params]
+    return [p[..., lo:hi] if per_channel(p, rank, channels) else p for p in params]
 
 
 def channel_block(*blocks, fn, params, rank, axis, channel_axis, block_info=None, **keywords):
     """fn on one chunk with its channels' parameters (grad_x only, for a backward)."""
     if channel_axis is not None:
         lo, hi = block_info[0]["array-location"][channel_axis]
-        params = channel_slices(params, rank, lo, hi)
+        params = channel_slices(params, rank, block_info[0]["shape"][channel_axis], lo, hi)
     result = fn(*blocks, *params, axis=axis, **keywords)
     return result[0] if isinstance(result, tuple) else result
 
 
-def channel_sums(grad, x, lo, hi, *, fn, params, rank, axis):
+def channel_sums(grad, x, lo, hi, *, fn, params, rank, channels, axis):
     """One chunk's parameter gradients in float64 (promoting float32 is exact for the
     products the kernel sums), as arrays of the parameters' full shapes."""
-    sliced = channel_slices([np.asarray(p, np.float64) for p in params], rank, lo, hi)
+    sliced = channel_slices([np.asarray(p, np.float64) for p in params], rank, channels, lo, hi)
     sums = fn(grad.astype(np.float64), x.astype(np.float64), *sliced, axis=axis)[1:]
     out = []
     for p, s in zip(params, sums):
         full = np.zeros(np.shape(p), np.float64)
-        if np.ndim(p) == rank:
+        if per_channel(p, rank, channels):
             full[..., lo:hi] = s
         else:
             full[...] = s
@@ -232,7 +238,9 @@ def channel(func, name, backward, arrays, keywords):
         lo, hi = ((int(starts[ax][index[ax]]), int(starts[ax][index[ax] + 1]))
                   if ax is not None else (0, 0))
         parts.append(dask.delayed(channel_sums)(grad_blocks[index], x_blocks[index], lo, hi,
-                                                fn=fn, params=params, rank=rank, axis=axis))
+                                                fn=fn, params=params, rank=rank,
+                                                channels=x.shape[ax] if ax is not None else 1,
+                                                axis=axis))
     totals = dask.delayed(add_sums)(parts, first.dtype)
     grads = [da.from_delayed(totals[i], shape=np.shape(p), dtype=first.dtype)
              for i, p in enumerate(params)]

@@ -174,11 +174,7 @@ def test_maxout_and_glu_with_the_axis_split(client, dtype):
 # ------------------------------------------------------------------ learnable: prelu
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("channels", [
-    12, 0,                                             # 0: a 0-d weight, shared
-    pytest.param(1, marks=pytest.mark.xfail(
-        strict=True, raises=ValueError,
-        reason="fastact/_dask.py channel_slices() slices a shape-(1,) (shared) weight "
-               "as p[lo:hi]: shape (0,) for a chunk not at channel 0"))])
+    12, 0, 1])                 # 0: a 0-d weight; 1: shape (1,): both shared by all channels
 def test_prelu_forward_and_backward(client, dtype, channels):
     x = data((64, 12, 50), dtype, 12)
     g = data((64, 12, 50), dtype, 13)
