@@ -77,12 +77,18 @@ def check_same_shape(func, a, a_name, b, b_name):
                          f"{b.shape}; they must match (no broadcasting)")
 
 
-def from_y(g, y, *, fn, **keywords):
-    return fn(g, y=y, **keywords)
+def from_keyword(g, v, *, fn, keyword, **keywords):
+    """fn(g, y=v) (or slopes=v): the backward from the forward's output."""
+    return fn(g, **{keyword: v}, **keywords)
 
 
 # ------------------------------------------------------------------ elementwise
-def elementwise(func, base, backward, arrays, keywords):
+FORWARD_OR_OUTPUT = "x (the forward input) and y (the forward output)"
+
+
+def elementwise(func, base, backward, arrays, keywords, other="y", either=FORWARD_OR_OUTPUT):
+    """map_blocks of the NumPy form; a backward takes x, or instead the keyword `other`
+    (y; rrelu's slopes)."""
     fn = getattr(fastact, base)
     if not backward:
         (x,) = arrays
@@ -90,20 +96,20 @@ def elementwise(func, base, backward, arrays, keywords):
         result = fn(probe(x), **keywords)
         return x.map_blocks(fn, dtype=result.dtype, meta=meta_of(result, x.ndim), **keywords)
     grad, x = arrays
-    y = keywords.pop("y")
-    if (x is None) == (y is None):
-        raise TypeError(f"{func}: give exactly one of x (the forward input) and y "
-                        f"(the forward output)")
-    value, value_name = (x, "x") if y is None else (y, "y")
+    alternative = keywords.pop(other)
+    if (x is None) == (alternative is None):
+        raise TypeError(f"{func}: give exactly one of {either}")
+    value, value_name = (x, "x") if alternative is None else (alternative, other)
     grad, value = da.asarray(grad), da.asarray(value)
     check_same_shape(func, grad, "grad", value, value_name)
     grad = grad.rechunk(value.chunks)
-    if y is None:
+    if alternative is None:
         result = fn(probe(grad), probe(value), **keywords)
-        return da.map_blocks(fn, grad, value, dtype=result.dtype,
-                             meta=meta_of(result, grad.ndim), **keywords)
-    result = fn(probe(grad), y=probe(value), **keywords)
-    return da.map_blocks(from_y, grad, value, fn=fn, dtype=result.dtype,
+        task = fn
+    else:
+        result = fn(probe(grad), **{other: probe(value)}, **keywords)
+        task = functools.partial(from_keyword, fn=fn, keyword=other)
+    return da.map_blocks(task, grad, value, dtype=result.dtype,
                          meta=meta_of(result, grad.ndim), **keywords)
 
 
@@ -140,8 +146,7 @@ def along_axis(func, name, base, backward, arrays, keywords):
     grad, x = arrays
     y = keywords.pop("y", None)
     if name in ("softmax", "log_softmax") and (x is None) == (y is None):
-        raise TypeError(f"{func}: give exactly one of x (the forward input) and y "
-                        f"(the forward output)")
+        raise TypeError(f"{func}: give exactly one of {FORWARD_OR_OUTPUT}")
     value, value_name = (x, "x") if y is None else (y, "y")
     grad, value = da.asarray(grad), da.asarray(value)
     chunks = value.chunks
@@ -157,7 +162,7 @@ def along_axis(func, name, base, backward, arrays, keywords):
         value = value.rechunk(whole_rows(name, ax, value.ndim))
         other = {i: c for i, c in enumerate(value.chunks) if i != ax}
         blocks = (grad.rechunk({**other, ax: -1}), value)
-    task = fn if y is None else functools.partial(from_y, fn=fn)
+    task = fn if y is None else functools.partial(from_keyword, fn=fn, keyword="y")
     # the axis gets its own index in grad (maxout's and glu's grad are shorter there): one
     # chunk each, paired block by block along the other axes
     index = tuple(range(value.ndim))
@@ -249,35 +254,13 @@ def channel(func, name, backward, arrays, keywords):
 
 # ------------------------------------------------------------------ rrelu
 def rrelu(func, base, backward, arrays, keywords):
-    if keywords.get("slopes") is not None and not backward:
-        raise TypeError(f"{func}: slopes= cannot be filled lazily; Dask arrays are immutable")
     if not backward:
+        if keywords.pop("slopes", None) is not None:
+            raise TypeError(f"{func}: slopes= cannot be filled lazily; Dask arrays are immutable")
         if keywords.get("training"):
             raise NotImplementedError(
                 f"{func}: training mode on a Dask array is not supported yet: each slope is "
                 f"drawn from (seed, the element's C-order index in the whole array), which "
                 f"a chunk does not know. Compute it on NumPy chunks, or use training=False")
-        keywords.pop("slopes", None)
-        (x,) = arrays
-        x = da.asarray(x)
-        result = fastact.rrelu(probe(x), **keywords)
-        return x.map_blocks(fastact.rrelu, dtype=result.dtype, meta=meta_of(result, x.ndim),
-                            **keywords)
-    grad, x = arrays
-    slopes = keywords.pop("slopes")
-    if (x is None) == (slopes is None):
-        raise TypeError(f"{func}: give exactly one of x (evaluation mode) and slopes "
-                        f"(as returned by rrelu in training)")
-    value, value_name = (x, "x") if slopes is None else (slopes, "slopes")
-    grad, value = da.asarray(grad), da.asarray(value)
-    check_same_shape(func, grad, "grad", value, value_name)
-    grad = grad.rechunk(value.chunks)
-    task = fastact.rrelu_backward if slopes is None else rrelu_from_slopes
-    result = (fastact.rrelu_backward(probe(grad), probe(value), **keywords) if slopes is None
-              else fastact.rrelu_backward(probe(grad), slopes=probe(value), **keywords))
-    return da.map_blocks(task, grad, value, dtype=result.dtype,
-                         meta=meta_of(result, grad.ndim), **keywords)
-
-
-def rrelu_from_slopes(grad, slopes, **keywords):
-    return fastact.rrelu_backward(grad, slopes=slopes, **keywords)
+    return elementwise(func, base, backward, arrays, keywords, other="slopes",
+                       either="x (evaluation mode) and slopes (as returned by rrelu in training)")
