@@ -23,7 +23,9 @@ Design
 * In-place forms (``NAME_``) return a new lazy array: Dask arrays are immutable.
   ``out=`` (and rrelu's ``slopes=`` to fill) cannot be honoured lazily: a TypeError.
 * rrelu in training mode draws each slope from (seed, the element's C-order index in the
-  whole array), which a chunk does not know: a NotImplementedError for now.
+  whole array): x is rechunked into C-order runs (only axis 0 split) and each chunk gets
+  the seed that makes its slopes the whole array's (``chunk_seed``); a seed of None is
+  drawn once, at the call, so a retried task draws the same slopes.
 """
 
 from __future__ import annotations
@@ -258,9 +260,53 @@ def rrelu(func, base, backward, arrays, keywords):
         if keywords.pop("slopes", None) is not None:
             raise TypeError(f"{func}: slopes= cannot be filled lazily; Dask arrays are immutable")
         if keywords.get("training"):
-            raise NotImplementedError(
-                f"{func}: training mode on a Dask array is not supported yet: each slope is "
-                f"drawn from (seed, the element's C-order index in the whole array), which "
-                f"a chunk does not know. Compute it on NumPy chunks, or use training=False")
+            return rrelu_training(func, arrays[0], keywords)
     return elementwise(func, base, backward, arrays, keywords, other="slopes",
                        either="x (evaluation mode) and slopes (as returned by rrelu in training)")
+
+
+# rrelu's training slopes: SplitMix64's finalizer of key + (i + 1) * GOLDEN for C-order index
+# i, key = finalizer(seed + GOLDEN) (pyx/channel_kernels.pxi.tp). The finalizer is a
+# bijection, so a chunk that is a C-order run starting at index `offset` gets the whole
+# array's slopes from the seed whose key is key + offset * GOLDEN.
+GOLDEN, MASK = 0x9E3779B97F4A7C15, (1 << 64) - 1
+MIX1, MIX2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
+
+
+def finalize(z):
+    z = ((z ^ (z >> 30)) * MIX1) & MASK
+    z = ((z ^ (z >> 27)) * MIX2) & MASK
+    return z ^ (z >> 31)
+
+
+def unfinalize(z):
+    z ^= (z >> 31) ^ (z >> 62)
+    z = (z * pow(MIX2, -1, 1 << 64)) & MASK
+    z ^= (z >> 27) ^ (z >> 54)
+    z = (z * pow(MIX1, -1, 1 << 64)) & MASK
+    return z ^ (z >> 30) ^ (z >> 60)
+
+
+def chunk_seed(seed, offset):
+    """The seed that gives a chunk's element i the slope of the whole array's offset + i."""
+    key = finalize((seed + GOLDEN) & MASK)
+    return (unfinalize((key + offset * GOLDEN) & MASK) - GOLDEN) & MASK
+
+
+def rrelu_training_block(x, *, seed, row, block_info=None, **keywords):
+    offset = block_info[0]["array-location"][0][0] * row if x.ndim else 0
+    return np.stack(fastact.rrelu(x, training=True, seed=chunk_seed(seed, offset), **keywords))
+
+
+def rrelu_training(func, x, keywords):
+    """(y, slopes), chunks of C-order runs (only axis 0 split), each with its own seed."""
+    x = da.asarray(x)
+    if keywords.get("seed") is None:     # one seed for all chunks, and for a retried task
+        keywords["seed"] = int.from_bytes(np.random.default_rng().bytes(8), "little")
+    y, _ = fastact.rrelu(probe(x), **keywords)                 # checks bounds and seed
+    runs = x.rechunk({i: -1 for i in range(1, x.ndim)}) if x.ndim > 1 else x
+    keywords.pop("training")
+    stacked = runs.map_blocks(rrelu_training_block, row=int(np.prod(x.shape[1:])),
+                              new_axis=0, chunks=((2,),) + runs.chunks, dtype=y.dtype,
+                              meta=meta_of(y, x.ndim + 1), **keywords)
+    return stacked[0].rechunk(x.chunks), stacked[1].rechunk(x.chunks)

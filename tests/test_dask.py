@@ -184,7 +184,7 @@ def test_learnable_activations_and_their_parameter_gradients(name, dtype):
         assert same(computed(f(dx, *shared, axis=1)), f(x, *shared, axis=1))
 
 
-def test_rrelu_evaluation_and_backward_training_not_yet():
+def test_rrelu_evaluation_training_and_backward():
     x, g = data((30, 20), np.float32, 10), data((30, 20), np.float32, 11)
     dx, dg = lazy(x, 7), lazy(g, 9)
     assert same(computed(fastact.rrelu(dx)), fastact.rrelu(x))
@@ -192,8 +192,20 @@ def test_rrelu_evaluation_and_backward_training_not_yet():
     _, slopes = fastact.rrelu(x, training=True, seed=4)
     assert same(computed(fastact.rrelu_backward(dg, slopes=lazy(slopes, 6))),
                 fastact.rrelu_backward(g, slopes=slopes))
-    with pytest.raises(NotImplementedError, match="rrelu: training mode on a Dask array"):
-        fastact.rrelu(dx, training=True, seed=4)
+    x3 = data((13, 6, 5), np.float32, 14)
+    for seed, kw in ((4, {}), (2 ** 64 - 1, {"lower": 0.05, "upper": 0.5})):
+        want = fastact.rrelu(x3, training=True, seed=seed, **kw)   # slopes keyed by C-order index
+        for form in (fastact.rrelu, fastact.rrelu_):
+            got = form(lazy(x3, (4, 4, 2)), training=True, seed=seed, **kw)
+            assert got[0].chunks == got[1].chunks == lazy(x3, (4, 4, 2)).chunks
+            assert same(computed(got, "threads"), want)
+    y, slopes = fastact.rrelu(lazy(x3, 5), training=True)           # a seed drawn at the call
+    assert same(computed(y), computed(y)) and same(computed(slopes), computed(slopes))
+    assert same(computed(y), np.where(x3 <= 0, x3 * computed(slopes), x3))
+    with pytest.raises(ValueError, match="rrelu"):
+        fastact.rrelu(dx, training=True, lower=0.5, upper=0.1)
+    with pytest.raises(TypeError, match="slopes= cannot be filled lazily"):
+        fastact.rrelu(dx, training=True, slopes=np.empty(x.shape, np.float32))
 
 
 def test_a_plugin_activation_on_dask_arrays():
