@@ -30,6 +30,7 @@ Design
 
 from __future__ import annotations
 
+import contextlib
 import functools
 
 import dask
@@ -62,11 +63,28 @@ def call(func: str, arrays: tuple, keywords: dict):
 
 
 # ------------------------------------------------------------------ helpers
+def probe_shape(a, keep_axis=None):
+    return tuple(n if i == keep_axis else 0 for i, n in enumerate(np.shape(a)))
+
+
 def probe(a, keep_axis=None):
     """An empty NumPy stand-in for `a` (same dtype and rank; `keep_axis` keeps its length;
     a 0-d array stays one element)."""
-    shape = tuple(n if i == keep_axis else 0 for i, n in enumerate(np.shape(a)))
-    return np.zeros(shape, a.dtype)
+    return np.zeros(probe_shape(a, keep_axis), a.dtype)
+
+
+@contextlib.contextmanager
+def real_shapes(*arrays, keep_axis=None):
+    """Errors raised on the probes of `arrays` name the arrays' own shapes."""
+    try:
+        yield
+    except (TypeError, ValueError) as exc:
+        message = str(exc)
+        for a in arrays:
+            message = message.replace(f"shape {probe_shape(a, keep_axis)}", f"shape {a.shape}")
+        if message == str(exc) or type(exc) not in (TypeError, ValueError):
+            raise
+        raise type(exc)(message) from None
 
 
 def meta_of(result, ndim):
@@ -95,7 +113,8 @@ def elementwise(func, base, backward, arrays, keywords, other="y", either=FORWAR
     if not backward:
         (x,) = arrays
         x = da.asarray(x)
-        result = fn(probe(x), **keywords)
+        with real_shapes(x):
+            result = fn(probe(x), **keywords)
         return x.map_blocks(fn, dtype=result.dtype, meta=meta_of(result, x.ndim), **keywords)
     grad, x = arrays
     alternative = keywords.pop(other)
@@ -106,10 +125,12 @@ def elementwise(func, base, backward, arrays, keywords, other="y", either=FORWAR
     check_same_shape(func, grad, "grad", value, value_name)
     grad = grad.rechunk(value.chunks)
     if alternative is None:
-        result = fn(probe(grad), probe(value), **keywords)
+        with real_shapes(grad, value):
+            result = fn(probe(grad), probe(value), **keywords)
         task = fn
     else:
-        result = fn(probe(grad), **{other: probe(value)}, **keywords)
+        with real_shapes(grad, value):
+            result = fn(probe(grad), **{other: probe(value)}, **keywords)
         task = functools.partial(from_keyword, fn=fn, keyword=other)
     return da.map_blocks(task, grad, value, dtype=result.dtype,
                          meta=meta_of(result, grad.ndim), **keywords)
@@ -137,7 +158,8 @@ def along_axis(func, name, base, backward, arrays, keywords):
         (x,) = arrays
         x = da.asarray(x)
         ax = normalized_axis(axis, x.ndim) if isinstance(axis, int) else axis
-        result = fn(probe(x, ax), axis=axis, **keywords)       # checks axis, pieces, ...
+        with real_shapes(x, keep_axis=ax):                     # checks axis, pieces, ...
+            result = fn(probe(x, ax), axis=axis, **keywords)
         whole = x.rechunk(whole_rows(name, ax, x.ndim)) if x.ndim else x
         if name in ("softmax", "log_softmax"):
             return whole.map_blocks(fn, axis=axis, dtype=result.dtype,
@@ -156,8 +178,9 @@ def along_axis(func, name, base, backward, arrays, keywords):
     if name in ("softmax", "log_softmax"):
         check_same_shape(func, grad, "grad", value, value_name)
     probes = (probe(grad, ax), probe(value, ax))
-    result = (fn(*probes, axis=axis, **keywords) if y is None
-              else fn(probes[0], y=probes[1], axis=axis, **keywords))
+    with real_shapes(grad, value, keep_axis=ax):
+        result = (fn(*probes, axis=axis, **keywords) if y is None
+                  else fn(probes[0], y=probes[1], axis=axis, **keywords))
     if value.ndim == 0:
         blocks = (grad, value)
     else:   # whole rows, the same chunks elsewhere (grad may be shorter along the axis)
@@ -230,7 +253,8 @@ def channel(func, name, backward, arrays, keywords):
     if backward:
         check_same_shape(func, blocks[0], "grad", x, "x")
         blocks[0] = blocks[0].rechunk(x.chunks)
-    result = fn(*(probe(b, ax) for b in blocks), *params, axis=axis)   # checks everything
+    with real_shapes(*blocks, keep_axis=ax):                            # checks everything
+        result = fn(*(probe(b, ax) for b in blocks), *params, axis=axis)
     first = result[0] if isinstance(result, tuple) else result
     rank = CHANNEL_RANK[name]
     lazy_x = da.map_blocks(channel_block, *blocks, fn=fn, params=params, rank=rank,
@@ -303,7 +327,8 @@ def rrelu_training(func, x, keywords):
     x = da.asarray(x)
     if keywords.get("seed") is None:     # one seed for all chunks, and for a retried task
         keywords["seed"] = int.from_bytes(np.random.default_rng().bytes(8), "little")
-    y, _ = fastact.rrelu(probe(x), **keywords)                 # checks bounds and seed
+    with real_shapes(x):                                       # checks bounds and seed
+        y, _ = fastact.rrelu(probe(x), **keywords)
     runs = x.rechunk({i: -1 for i in range(1, x.ndim)}) if x.ndim > 1 else x
     keywords.pop("training")
     stacked = runs.map_blocks(rrelu_training_block, row=int(np.prod(x.shape[1:])),

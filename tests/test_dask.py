@@ -110,6 +110,8 @@ def test_calls_are_lazy_and_check_their_arguments_at_once():
         fastact.sigmoid_backward(good, good, y=good)
     with pytest.raises(TypeError, match="gelu has no backward from the output"):
         fastact.gelu_backward(good, y=good)
+    with pytest.raises(ValueError, match=r"x has shape \(8, 8\), channel axis 1"):  # not the probe's
+        fastact.prelu(good, np.ones(3), axis=1)
 
 
 # ---------------------------------------------------------------- along an axis
