@@ -8,14 +8,15 @@ Design
 * Arguments are checked at the call, not at ``compute()``: the NumPy form is called once
   on an empty probe of the same dtype and rank (the axis keeps its length, so the checks
   on it run too); that also gives the result's dtype.
-* Elementwise forms are ``map_blocks`` of the NumPy form (grad's and x's chunks unified
-  first). Bit for bit the NumPy result: fastact's kernels give the same bits for any
-  layout, thread count or position of an element.
+* Elementwise forms are ``map_blocks`` of the NumPy form (grad rechunked to x's chunks).
+  Bit for bit the NumPy result: fastact's kernels give the same bits for any layout,
+  thread count or position of an element.
 * Axis-wise forms (softmax, log_softmax, maxout, glu) need whole rows: the axis is
-  rechunked into one chunk, so every row is computed as NumPy computes it (same bits),
-  rather than reduced in two passes across chunks (other bits). softmax and log_softmax
-  are rechunked back to the input's chunks; maxout's and glu's outputs keep one chunk
-  along the axis (their length there differs from the input's).
+  rechunked into one chunk (for the softmax family the axes after it too: see
+  ``whole_rows``), so every row is computed as NumPy computes it (same bits), rather than
+  reduced in two passes across chunks (other bits). softmax and log_softmax are rechunked
+  back to the input's chunks; maxout's and glu's outputs keep one chunk along the axis
+  (their length there differs from the input's).
 * Learnable activations (prelu, srelu, apl): each chunk gets its slice of the per-channel
   parameters. Their parameter gradients are per-chunk sums taken in float64 (float32
   chunks are promoted, which is exact for the products the kernel sums), added across
