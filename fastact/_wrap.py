@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numbers
 
-import numpy as np
+from fastact import _api      # lazy, lazy_call: Dask arrays go where the built-ins' go
 
 FORMS = ("forward", "forward_", "backward", "backward_")
 SUFFIXES = {"forward": "", "forward_": "_", "backward": "_backward", "backward_": "_backward_"}
@@ -42,16 +42,6 @@ def {name}_backward_(grad, x=None, *, y=None{kw}):
     return _fa_impl.backward_("{name}_backward_", grad, x, y,
                               _fa_hyper("{name}_backward_"{pass_}))
 '''
-
-
-def lazy(a) -> bool:
-    """a is a Dask array: the forms hand it to fastact/_dask.py, as the built-ins do."""
-    return a is not None and type(a) is not np.ndarray and hasattr(a, "__dask_graph__")
-
-
-def lazy_call(func: str, arrays: tuple, keywords: dict):
-    from fastact import _dask             # imports dask: only when a Dask array came
-    return _dask.call(func, arrays, keywords)
 
 
 def hyper_checker(params: dict, check, numeric: bool):
@@ -95,7 +85,7 @@ def make_forms(info, impl, check) -> dict:
     """{form: function} for `info` (an ActivationInfo without functions yet)."""
     names = list(info.params)
     kw = "".join(f", {p}=_fa_default_{p}" for p in names)
-    namespace = {"_fa_impl": impl, "_fa_lazy": lazy, "_fa_lazy_call": lazy_call,
+    namespace = {"_fa_impl": impl, "_fa_lazy": _api.is_lazy, "_fa_lazy_call": _api.lazy_call,
                  "_fa_hyper": hyper_checker(info.params, check, numeric=hasattr(impl, "capsule"))}
     namespace.update({f"_fa_default_{p}": d for p, d in info.params.items()})
     source = TEMPLATE.format(name=info.name, kw=kw, star_kw=", *" + kw if kw else "",

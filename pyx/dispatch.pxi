@@ -80,7 +80,12 @@ cdef inline bint lazy(object a):
     return type(a) is not np.ndarray and a is not None and hasattr(a, "__dask_graph__")
 
 
-cdef object lazy_call(str func, tuple arrays, dict keywords):
+def is_lazy(a):
+    """lazy(a), for the plugins' forms (fastact/_wrap.py)."""
+    return lazy(a)
+
+
+cpdef object lazy_call(str func, tuple arrays, dict keywords):
     """fastact.NAME(...) on Dask arrays: a lazy Dask array (dask is imported only here)."""
     from fastact import _dask
     return _dask.call(func, arrays, keywords)
