@@ -76,8 +76,9 @@ cdef object real_array(str func, str arg, object value):
 
 cdef inline bint lazy(object a):
     """a is a Dask array (any lazy collection with a task graph), not something to compute
-    on now: the public forms hand it to fastact/_dask.py."""
-    return type(a) is not np.ndarray and a is not None and hasattr(a, "__dask_graph__")
+    on now: the public forms hand it to fastact/_dask.py. (The ndarray test is a C macro:
+    it is on every call's path.)"""
+    return not cnp.PyArray_CheckExact(a) and a is not None and hasattr(a, "__dask_graph__")
 
 
 def is_lazy(a):
